@@ -1,0 +1,133 @@
+// troupe/detail/actor_base.hpp — the part of every actor that the runtime sees: reference
+// count, lifecycle state word, mailbox and close sentinel. Installed because actor<> derives
+// from it; not API.
+//
+// State machine (state_, one fetch_or per transition, bits only ever set):
+//
+//     running ──close()──▶ running|close_posted ──sentinel taken──▶ … |stopped
+//        │                                                              ▲
+//        └──────────── exception escapes a handler ──▶ stopped|failed ──┘
+//
+//   close_posted  set once by the first close(); that call alone pushes close_node_, so the
+//                 sentinel is queued at most once and never allocates.
+//   stopped       set by the consumer in finish(), after on_stop(). From then on the
+//                 actor is never scheduled again: whoever wins consumption of its mailbox
+//                 (INV-MAILBOX-2) drains it to dead letters right away (drain_stopped()).
+//   failed        set together with stopped when a handler threw.
+//   join_waiting  set by join() before it sleeps; finish() wakes waiters only if it is set,
+//                 so stopping an actor nobody joins costs no syscall.
+//
+// Ownership (who may touch what):
+//   refs_, state_    any thread, atomically.
+//   mailbox_ head    any thread (push); the consumer (try_mark_idle).
+//   mailbox_ tail, close_node_ as dummy, the user's fields — the consumer only: the worker
+//                    running the turn, or a sender draining a stopped actor.
+//   core_            written once by spawn before the first handle escapes; read-only after.
+//   reg_prev_/reg_next_  the runtime's registry, under its mutex.
+//
+// References: spawn gives the actor one "life" reference, released by finish() once the
+// actor is stopped and its mailbox drained and idle. Each handle holds one more. A running
+// or queued actor is never stopped, so its life reference keeps it alive while it sits in
+// a run queue; a stopped actor is never queued.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <typeinfo>
+
+#include "troupe/detail/mpsc_mailbox.hpp"
+#include "troupe/detail/sync.hpp"
+#include "troupe/stats.hpp"
+
+namespace troupe::detail {
+
+class runtime_core;
+
+/// What a turn left behind, for the worker that ran it.
+enum class turn_result {
+  idle,      ///< mailbox empty and marked idle: the next send reschedules the actor
+  runnable,  ///< messages remain (batch used up, or a push half done): queue it again
+  stopped,   ///< the actor stopped and was drained; the worker must not touch it again
+};
+
+class actor_base {
+ public:
+  actor_base(const actor_base&) = delete;
+  actor_base& operator=(const actor_base&) = delete;
+  virtual ~actor_base();
+
+  // ---- handle side: any thread --------------------------------------------------------
+  void add_ref() noexcept {
+    // relaxed: the caller already holds a reference, so the object cannot die meanwhile;
+    // nothing else is published by taking one.
+    refs_.fetch_add(1, memory_order_relaxed);
+  }
+  void release() noexcept {
+    // acq_rel: release publishes this holder's last uses of the actor; the acquire side
+    // of the final decrement makes all of them happen-before the delete.
+    if (refs_.fetch_sub(1, memory_order_acq_rel) == 1) delete this;
+  }
+  /// Appends a message node; schedules the actor, or drains it if stopped. Wait-free
+  /// apart from waking a parked worker. Never throws.
+  void enqueue(mailbox_node* n) noexcept;
+  /// Posts the close sentinel behind everything already sent (idempotent, never allocates).
+  void close() noexcept;
+  /// Blocks a non-worker thread until the actor has stopped.
+  void join();
+  bool is_stopped() const noexcept;
+  actor_id id() const noexcept { return reinterpret_cast<actor_id>(this); }
+  runtime_core* core() const noexcept { return core_; }
+
+  // ---- consumer side: the worker that owns the actor's turn ----------------------------
+  /// Handles up to `budget` messages; adds the number handled to `handled`.
+  virtual turn_result run_turn(unsigned budget, std::uint64_t& handled) noexcept = 0;
+
+ protected:
+  actor_base() noexcept = default;
+
+  bool is_close_sentinel(const mailbox_node* n) const noexcept { return n == &close_node_; }
+  /// Frees a dummy that pop() retired (the close sentinel is part of the actor: kept).
+  void free_retired(mailbox_node* n) noexcept {
+    if (n != nullptr && n != &close_node_) free_node(n);
+  }
+  /// Stops the actor (error == nullptr: by its close sentinel), drains what is left to dead
+  /// letters and releases the life reference. The caller must not touch *this afterwards.
+  void finish(std::exception_ptr error) noexcept;
+  /// Reports one undeliverable message of `type` to the runtime's dead-letter callback.
+  void report_dead_letter(const std::type_info& type) const noexcept;
+
+  // Implemented by actor<Derived, Msgs...>, which knows the payload and node types.
+  virtual void drop_message(mailbox_node* n) noexcept = 0;  // destroy payload + report
+  virtual void free_node(mailbox_node* n) noexcept = 0;     // free a retired node
+  virtual void on_stop_hook() = 0;                          // Derived::on_stop(), if any
+  virtual const std::type_info& actor_type() const noexcept = 0;
+
+  mpsc_mailbox mailbox_;
+
+ private:
+  friend class runtime_core;
+  friend class actor_registry;
+
+  void drain_stopped() noexcept;
+  void became_runnable() noexcept;
+
+  runtime_core* core_ = nullptr;
+  atomic<std::uint32_t> refs_{1};  // the life reference
+  atomic<std::uint32_t> state_{0};
+  mailbox_node close_node_;
+  actor_base* reg_prev_ = nullptr;
+  actor_base* reg_next_ = nullptr;
+};
+
+namespace actor_state {
+inline constexpr std::uint32_t close_posted = 1u << 0;
+inline constexpr std::uint32_t stopped = 1u << 1;
+inline constexpr std::uint32_t failed = 1u << 2;
+inline constexpr std::uint32_t join_waiting = 1u << 3;
+}  // namespace actor_state
+
+/// Registers a freshly constructed actor with the runtime (throws troupe::error after
+/// shutdown; the caller then deletes the actor, which no one else has seen).
+void register_spawned(runtime_core* core, actor_base* a);
+
+}  // namespace troupe::detail

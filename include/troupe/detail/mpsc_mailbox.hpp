@@ -1,0 +1,117 @@
+// troupe/detail/mpsc_mailbox.hpp — an actor's mailbox: intrusive MPSC queue whose
+// empty→non-empty transition doubles as the actor's "schedule me" signal.
+//
+// Design (Vyukov's intrusive MPSC queue with a stub node; the "empty" mark in the low bit
+// of head_ is the technique of Pony's messageq):
+//   * head_ is the producers' end: the most recently pushed node, plus bit 0 ("idle": the
+//     queue was found empty by its consumer and the actor is not scheduled).
+//   * tail_ is the consumer's end: the last node taken, kept as the dummy that head_ may
+//     still point to. A node's memory can be reused only once it is no longer the dummy:
+//     pop() hands it back as `retired`.
+//
+// Roles:
+//   * push()            — any thread, wait-free: one exchange + one release store.
+//   * pop(), try_mark_idle() — the consumer only: the one thread that currently owns the
+//     right to run the actor (a worker during the actor's turn, or a sender that drains a
+//     stopped actor). Ownership passes on exactly when push() returns true.
+//
+// Invariants:
+//   INV-MAILBOX-1  head_ is never null; tail_ is never null. The nodes from tail_->next to
+//                  head_ (linked, or being linked) are the queued messages, in push order.
+//   INV-MAILBOX-2  Bit 0 of head_ is set only by try_mark_idle() and only when head_ ==
+//                  tail_ (nothing queued, nothing half-pushed). It is cleared by the first
+//                  push() after it, and that push alone returns true: each idle→non-empty
+//                  transition makes the actor runnable exactly once.
+//   INV-MAILBOX-3  While bit 0 is clear, exactly one party owns consumption (the actor is
+//                  scheduled, running, or being drained); nobody else calls pop().
+//   INV-MAILBOX-4  A producer's link store is its last access to the queue: after it the
+//                  consumer may take n, and a later pop() retires n for reuse. A node is
+//                  retired only after its successor is linked, so a producer never links
+//                  onto freed memory (its predecessor is the dummy or still queued).
+//   INV-MAILBOX-5  Per producer, nodes are taken in push order (head_ exchanges are totally
+//                  ordered, and each producer's exchanges follow its program order).
+//
+// What is NOT guaranteed: pop() may return nullptr while a push is half done (exchange done,
+// link not yet stored). try_mark_idle() then fails because head_ != tail_, so the consumer
+// keeps ownership and must retry later: no message is lost, the actor stays scheduled.
+#pragma once
+
+#include <cstdint>
+
+#include "troupe/detail/sync.hpp"
+
+namespace troupe::detail {
+
+/// The intrusive link every mailbox entry starts with.
+struct mailbox_node {
+  atomic<mailbox_node*> next{nullptr};
+};
+
+class mpsc_mailbox {
+ public:
+  mpsc_mailbox() noexcept
+      : head_(reinterpret_cast<std::uintptr_t>(&stub_) | idle_bit), tail_(&stub_) {}
+  mpsc_mailbox(const mpsc_mailbox&) = delete;
+  mpsc_mailbox& operator=(const mpsc_mailbox&) = delete;
+
+  /// Any thread. Appends n. Returns true iff the mailbox was idle: the caller now owns
+  /// consumption and must schedule (or drain) the actor (INV-MAILBOX-2).
+  bool push(mailbox_node* n) noexcept {
+    // relaxed: published by the release in the exchange below.
+    n->next.store(nullptr, memory_order_relaxed);
+    // acq_rel: release publishes n->next == nullptr before n becomes reachable through
+    // head_; acquire pairs with the release CAS in try_mark_idle(), so a caller that gets
+    // `true` sees everything the previous consumer wrote (it is about to become consumer).
+    const std::uintptr_t prev =
+        head_.exchange(reinterpret_cast<std::uintptr_t>(n), memory_order_acq_rel);
+    auto* p = reinterpret_cast<mailbox_node*>(prev & ~idle_bit);
+    // release: publishes n (its payload) to the acquire load of next in pop(). After this
+    // store the consumer may take n and, later, free it (INV-MAILBOX-4).
+    p->next.store(n, memory_order_release);
+    return (prev & idle_bit) != 0;
+  }
+
+  struct taken {
+    mailbox_node* node;     ///< the next message, or nullptr if none is (fully) queued
+    mailbox_node* retired;  ///< the previous dummy, now free for reuse; nullptr if none
+  };
+
+  /// Consumer only. Takes the next message; it becomes the new dummy, so its memory stays
+  /// in use until a later pop() retires it (its payload may be destroyed at once).
+  taken pop() noexcept {
+    mailbox_node* t = tail_;
+    // acquire: pairs with the release link store in push(); makes next's payload visible.
+    mailbox_node* next = t->next.load(memory_order_acquire);
+    if (next == nullptr) return {nullptr, nullptr};
+    tail_ = next;
+    return {next, t == &stub_ ? nullptr : t};
+  }
+
+  /// Consumer only. If nothing is queued or half-pushed, marks the mailbox idle and gives
+  /// up consumption (returns true); after a true return the caller must not touch the
+  /// mailbox or its actor again unless it holds another reference. Returns false when a
+  /// message arrived: the caller still owns consumption.
+  bool try_mark_idle() noexcept {
+    auto expected = reinterpret_cast<std::uintptr_t>(tail_);
+    // release: publishes every write of this consumer's turn to the producer whose
+    // exchange next reads head_ (and becomes the consumer). Make this the last thing we
+    // do: after it, another thread may run or drain the actor.
+    // relaxed on failure: we keep consuming; pop()'s acquire orders what we read next.
+    return head_.compare_exchange_strong(expected, expected | idle_bit, memory_order_release,
+                                         memory_order_relaxed);
+  }
+
+  /// Consumer only (or quiescent). The current dummy: the stub, or the last node taken.
+  mailbox_node* dummy() const noexcept { return tail_; }
+  bool is_stub(const mailbox_node* n) const noexcept { return n == &stub_; }
+
+ private:
+  static constexpr std::uintptr_t idle_bit = 1;
+  static_assert(alignof(mailbox_node) >= 2, "bit 0 of a node address must be free");
+
+  atomic<std::uintptr_t> head_;  // written by producers (exchange) and the consumer (CAS)
+  mailbox_node* tail_;           // consumer only
+  mailbox_node stub_;            // the first dummy; never retired, never pushed
+};
+
+}  // namespace troupe::detail

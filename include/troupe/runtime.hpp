@@ -1,0 +1,74 @@
+// troupe/runtime.hpp — the runtime: a pool of worker threads that runs actors.
+//
+//   troupe::runtime rt;                    // one worker per hardware thread
+//   auto c = rt.spawn<Counter>();          // typed handle
+//   c.send(Add{5});
+//   rt.shutdown();                         // close every actor, drain, join the workers
+//
+// Workers: each owns a Chase–Lev work-stealing deque of runnable actors plus a LIFO slot
+// for the actor it woke last; sends from other threads go through an injection queue.
+// Idle workers steal, spin briefly, then sleep; an idle runtime uses no CPU.
+//
+// shutdown() (also run by the destructor) refuses new spawns, closes every live actor,
+// waits until each has handled everything sent before its close and stopped, then joins
+// the workers. It is idempotent and safe to call concurrently with sends; sends after it
+// become dead letters. Call it from a thread that is not one of this runtime's workers.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <utility>
+
+#include "troupe/actor.hpp"
+#include "troupe/stats.hpp"
+
+namespace troupe {
+
+struct runtime_config {
+  /// Worker threads; 0 means std::thread::hardware_concurrency().
+  unsigned workers = 0;
+  /// Messages an actor may handle per turn before others get the worker (fairness).
+  unsigned batch = 64;
+  /// Capacity of each worker's deque (a power of two, at least 2). When it is full, half
+  /// of it moves to the shared injection queue.
+  std::size_t deque_capacity = 256;
+  /// Rounds of stealing an idle worker makes before it sleeps.
+  unsigned spin_rounds = 32;
+  /// Called for each message that reaches a stopped actor, on the thread that drained it
+  /// (a worker, or the sender). Must not throw. Counted in stats() whether set or not.
+  std::function<void(const dead_letter&)> on_dead_letter;
+  /// Called when an exception stops an actor, on the worker that ran it. Must not throw.
+  /// Default: one line on stderr naming the actor and the exception.
+  std::function<void(const failure&)> on_failure;
+};
+
+class runtime {
+ public:
+  runtime();
+  explicit runtime(runtime_config config);
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  /// Constructs an actor of type T (derived from actor<T, Msgs...>) from `args` and returns
+  /// its handle. Callable from any thread, including handlers. Throws troupe::error once
+  /// shutdown() has begun.
+  template <class T, class... Args>
+  typename T::handle spawn(Args&&... args) {
+    return detail::spawn_on<T>(core_, std::forward<Args>(args)...);
+  }
+
+  /// Closes every live actor, waits for all of them to stop, joins the workers.
+  void shutdown();
+
+  /// Counters; exact after shutdown() (see runtime_stats).
+  runtime_stats stats() const;
+
+  /// Number of worker threads.
+  unsigned workers() const noexcept;
+
+ private:
+  detail::runtime_core* core_;
+};
+
+}  // namespace troupe

@@ -1,0 +1,42 @@
+// troupe/stats.hpp — what a runtime counts, and what it reports about lost work.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <typeinfo>
+
+namespace troupe {
+
+/// Identity of an actor: stable for as long as any handle to it exists, comparable with
+/// `ref::id()`. Two live actors never share an id.
+using actor_id = std::uintptr_t;
+
+/// A snapshot of a runtime's counters. While the runtime runs, the fields are read one by
+/// one without a global lock, so they need not add up; after `runtime::shutdown()` they are
+/// exact and `sent == handled + dead_lettered` holds.
+struct runtime_stats {
+  std::uint64_t sent = 0;           ///< messages accepted by `send()` (close sentinels excluded)
+  std::uint64_t handled = 0;        ///< messages passed to a handler (including one that threw)
+  std::uint64_t dead_lettered = 0;  ///< messages that reached a stopped actor
+  std::uint64_t spawned = 0;        ///< actors spawned
+  std::uint64_t stopped = 0;        ///< actors that stopped (normally or by failure)
+  std::uint64_t failed = 0;         ///< actors stopped by an exception escaping a handler
+  std::uint64_t steals = 0;         ///< runnable actors taken from another worker's deque
+  std::uint64_t parks = 0;          ///< times a worker went to sleep for lack of work
+};
+
+/// Passed to the dead-letter callback, on whichever thread drained the message.
+struct dead_letter {
+  actor_id receiver;                   ///< the stopped actor the message was sent to
+  const std::type_info& message_type;  ///< the message's C++ type
+};
+
+/// Passed to the failure callback when an exception escapes an actor's handler.
+struct failure {
+  actor_id actor;          ///< the actor that stopped
+  std::string actor_type;  ///< its demangled C++ type name
+  std::exception_ptr error;
+};
+
+}  // namespace troupe

@@ -1,0 +1,122 @@
+// runtime/actor/actor_base.cpp — the type-independent half of an actor: sending, closing,
+// joining, stopping and draining. See include/troupe/detail/actor_base.hpp for the state
+// machine and who may touch which field.
+#include "troupe/detail/actor_base.hpp"
+
+#include "sched/runtime_core.hpp"
+#include "sched/worker.hpp"
+#include "troupe/error.hpp"
+
+namespace troupe::detail {
+
+actor_base::~actor_base() {
+  if (core_ != nullptr) core_->release();
+}
+
+void actor_base::enqueue(mailbox_node* n) noexcept {
+  worker* w = current_worker_of(core_);
+  if (w != nullptr) {
+    worker_counters::add(w->counters().sent, 1);
+  } else {
+    core_->count_external_sent();
+  }
+  if (!mailbox_.push(n)) return;  // someone else owns consumption (INV-MAILBOX-3)
+  // We won the idle→non-empty transition: the actor is ours to schedule or drain.
+  // relaxed: push()'s acquire exchange synchronized with the release CAS in try_mark_idle(),
+  // which finish() runs after setting `stopped`, so a stopped actor is seen as stopped.
+  if ((state_.load(memory_order_relaxed) & actor_state::stopped) != 0) {
+    drain_stopped();
+  } else if (w != nullptr) {
+    w->schedule_local(this);
+  } else {
+    core_->inject_external(this);
+  }
+}
+
+void actor_base::close() noexcept {
+  // relaxed: the RMW alone picks the one caller that posts the sentinel; the push below
+  // publishes it.
+  if ((state_.fetch_or(actor_state::close_posted, memory_order_relaxed) &
+       actor_state::close_posted) != 0) {
+    return;
+  }
+  if (mailbox_.push(&close_node_)) became_runnable();
+}
+
+void actor_base::became_runnable() noexcept {
+  // relaxed: as in enqueue(), the winning push synchronized with the last try_mark_idle().
+  if ((state_.load(memory_order_relaxed) & actor_state::stopped) != 0) {
+    drain_stopped();
+  } else if (worker* w = current_worker_of(core_)) {
+    w->schedule_local(this);
+  } else {
+    core_->inject_external(this);
+  }
+}
+
+bool actor_base::is_stopped() const noexcept {
+  // acquire: pairs with the release in finish()'s fetch_or; a caller that sees `stopped`
+  // also sees what on_stop() did.
+  return (state_.load(memory_order_acquire) & actor_state::stopped) != 0;
+}
+
+void actor_base::join() {
+  if (tls_current_worker != nullptr) {
+    throw error(
+        "join() called on a worker thread (inside a handler); it would block the worker. "
+        "Join from a thread outside the runtime, or send a message when the actor stops.");
+  }
+  // acquire: if `stopped` is already set, pairs with finish()'s release fetch_or.
+  // The RMW orders us against finish()'s RMW: either it sees join_waiting and wakes us,
+  // or we see `stopped` here and never sleep.
+  std::uint32_t s = state_.fetch_or(actor_state::join_waiting, memory_order_acquire);
+  while ((s & actor_state::stopped) == 0) {
+    state_.wait(s, memory_order_acquire);
+    s = state_.load(memory_order_acquire);  // acquire: as above
+  }
+}
+
+void actor_base::finish(std::exception_ptr error) noexcept {
+  try {
+    on_stop_hook();
+  } catch (...) {
+    if (!error) error = std::current_exception();
+  }
+  const std::uint32_t bits = actor_state::stopped | (error ? actor_state::failed : 0u);
+  // acq_rel: release publishes the actor's final state (on_stop's effects) to join() and
+  // is_stopped(); acquire pairs with join()'s fetch_or of join_waiting.
+  const std::uint32_t before = state_.fetch_or(bits, memory_order_acq_rel);
+  if ((before & actor_state::join_waiting) != 0) state_.notify_all();
+  runtime_core* core = core_;
+  if (error) core->report_failure(*this, error);
+  core->deregister_actor(this, static_cast<bool>(error));
+  drain_stopped();
+  release();  // the life reference; *this may be gone now
+}
+
+void actor_base::drain_stopped() noexcept {
+  runtime_core* core = core_;
+  std::uint64_t dropped = 0;
+  for (;;) {
+    auto [n, retired] = mailbox_.pop();
+    free_retired(retired);
+    if (n != nullptr) {
+      if (!is_close_sentinel(n)) {
+        drop_message(n);
+        ++dropped;
+      }
+      continue;
+    }
+    if (mailbox_.try_mark_idle()) break;  // after this, another sender may drain
+    cpu_relax();  // a push is half done (INV-MAILBOX-1): its link store is imminent
+  }
+  if (dropped != 0) core->count_dead_letters(dropped);
+}
+
+void actor_base::report_dead_letter(const std::type_info& type) const noexcept {
+  core_->report_dead_letter(id(), type);
+}
+
+void register_spawned(runtime_core* core, actor_base* a) { core->register_actor(a); }
+
+}  // namespace troupe::detail

@@ -1,0 +1,150 @@
+// runtime/sched/runtime_core.cpp — see runtime_core.hpp.
+#include "sched/runtime_core.hpp"
+
+#include <cxxabi.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "troupe/error.hpp"
+
+namespace troupe::detail {
+namespace {
+
+runtime_config validated(runtime_config c) {
+  if (c.workers == 0) c.workers = std::max(1u, std::thread::hardware_concurrency());
+  if (c.batch == 0) throw error("runtime_config::batch must be at least 1");
+  if (c.deque_capacity < 2 || (c.deque_capacity & (c.deque_capacity - 1)) != 0) {
+    throw error("runtime_config::deque_capacity must be a power of two, at least 2");
+  }
+  return c;
+}
+
+std::string demangle(const char* name) {
+  int status = 0;
+  std::unique_ptr<char, decltype(&std::free)> p(abi::__cxa_demangle(name, nullptr, nullptr, &status),
+                                               &std::free);
+  return status == 0 && p ? std::string(p.get()) : std::string(name);
+}
+
+std::string describe(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "a non-standard exception";
+  }
+}
+
+}  // namespace
+
+runtime_core::runtime_core(runtime_config config)
+    : config_(validated(std::move(config))), idle_(config_.workers) {
+  workers_.reserve(config_.workers);
+  for (unsigned i = 0; i < config_.workers; ++i) {
+    workers_.push_back(std::make_unique<worker>(*this, i));
+  }
+}
+
+void runtime_core::start() {
+  for (auto& w : workers_) w->start();
+}
+
+void runtime_core::register_actor(actor_base* a) {
+  // Set before the registry can expose the actor to shutdown's close().
+  a->core_ = this;
+  add_ref();
+  if (!registry_.add(a)) {
+    a->core_ = nullptr;
+    release();
+    throw error("spawn() after shutdown() began: the runtime accepts no new actors");
+  }
+}
+
+void runtime_core::inject_external(actor_base* a) noexcept {
+  if (!injection_.enqueue(a)) {
+    // moodycamel only fails when it cannot allocate a block: nothing sane is left to do.
+    std::fputs("troupe: out of memory growing the injection queue\n", stderr);
+    std::abort();
+  }
+  idle_.notify_strict();
+}
+
+void runtime_core::count_dead_letters(std::uint64_t n) noexcept {
+  if (worker* w = current_worker_of(this)) {
+    worker_counters::add(w->counters().dead_lettered, n);
+  } else {
+    // relaxed: a statistic, ordered before the final read by shutdown's joins.
+    external_dead_lettered_.fetch_add(n, memory_order_relaxed);
+  }
+}
+
+void runtime_core::report_dead_letter(actor_id receiver, const std::type_info& type) const noexcept {
+  if (!config_.on_dead_letter) return;
+  try {
+    config_.on_dead_letter(dead_letter{receiver, type});
+  } catch (...) {
+    std::fputs("troupe: the on_dead_letter callback threw; exception ignored\n", stderr);
+  }
+}
+
+void runtime_core::report_failure(const actor_base& a, std::exception_ptr e) const noexcept {
+  try {
+    failure f{a.id(), demangle(a.actor_type().name()), e};
+    if (config_.on_failure) {
+      config_.on_failure(f);
+    } else {
+      std::fprintf(stderr, "troupe: actor %s (id %#llx) stopped by an exception: %s\n",
+                   f.actor_type.c_str(), static_cast<unsigned long long>(f.actor),
+                   describe(e).c_str());
+    }
+  } catch (...) {
+    std::fputs("troupe: the on_failure callback threw; exception ignored\n", stderr);
+  }
+}
+
+void runtime_core::shutdown() {
+  if (tls_current_worker != nullptr) {
+    throw error(
+        "shutdown() called on a worker thread (inside a handler); it would wait for the "
+        "very worker it runs on. Call it from a thread outside the runtime.");
+  }
+  std::lock_guard lock(shutdown_mu_);
+  if (shut_down_) return;
+  registry_.close_all_and_wait();
+  // Every actor has stopped, and a stopped actor is never scheduled again, so no work can
+  // appear from here on: the workers may leave as soon as they find nothing to do.
+  // seq_cst: pairs with the workers' re-check in the idle protocol (INV-IDLE-3).
+  stopping_.store(true, memory_order_seq_cst);
+  idle_.wake_all();
+  for (auto& w : workers_) w->join();
+  shut_down_ = true;
+}
+
+runtime_stats runtime_core::stats() const {
+  runtime_stats s;
+  for (const auto& w : workers_) {
+    const worker_counters& c = w->counters();
+    // relaxed: a snapshot; exact after shutdown because join() synchronizes.
+    s.sent += c.sent.load(memory_order_relaxed);
+    s.handled += c.handled.load(memory_order_relaxed);
+    s.dead_lettered += c.dead_lettered.load(memory_order_relaxed);
+    s.steals += c.steals.load(memory_order_relaxed);
+    s.parks += c.parks.load(memory_order_relaxed);
+  }
+  // relaxed: as above.
+  s.sent += external_sent_.load(memory_order_relaxed);
+  s.dead_lettered += external_dead_lettered_.load(memory_order_relaxed);
+  const auto t = registry_.totals();
+  s.spawned = t.spawned;
+  s.stopped = t.stopped;
+  s.failed = t.failed;
+  return s;
+}
+
+}  // namespace troupe::detail

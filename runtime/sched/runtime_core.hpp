@@ -1,0 +1,88 @@
+// runtime/sched/runtime_core.hpp — the shared state behind a troupe::runtime: workers, the
+// injection queue, the idle protocol, the actor registry and the external counters.
+//
+// Lifetime: reference-counted. The runtime object holds one reference and every actor
+// holds one (taken at spawn, dropped in ~actor_base), so a handle that outlives its
+// runtime can still send (dead letters) without touching freed memory.
+#pragma once
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <typeinfo>
+#include <vector>
+
+#include "actor/registry.hpp"
+#include "sched/idle.hpp"
+#include "sched/worker.hpp"
+#include "troupe/detail/actor_base.hpp"
+#include "troupe/runtime.hpp"
+#include "troupe/stats.hpp"
+
+namespace troupe::detail {
+
+class runtime_core {
+ public:
+  explicit runtime_core(runtime_config config);
+  runtime_core(const runtime_core&) = delete;
+  runtime_core& operator=(const runtime_core&) = delete;
+
+  void add_ref() noexcept {
+    // relaxed: the caller already holds a reference (the runtime, or a spawning thread).
+    refs_.fetch_add(1, memory_order_relaxed);
+  }
+  void release() noexcept {
+    // acq_rel: the last holder's delete happens after every other holder's last use.
+    if (refs_.fetch_sub(1, memory_order_acq_rel) == 1) delete this;
+  }
+
+  // ---- actors ---------------------------------------------------------------------------
+  void register_actor(actor_base* a);  // throws troupe::error after shutdown began
+  void deregister_actor(actor_base* a, bool failed) noexcept { registry_.remove(a, failed); }
+  /// `a` became runnable by a send from a thread that is not one of our workers.
+  void inject_external(actor_base* a) noexcept;
+  void count_external_sent() noexcept {
+    // relaxed: a statistic; shutdown's joins and mutexes order it before the final read.
+    external_sent_.fetch_add(1, memory_order_relaxed);
+  }
+  void count_dead_letters(std::uint64_t n) noexcept;
+  void report_dead_letter(actor_id receiver, const std::type_info& type) const noexcept;
+  void report_failure(const actor_base& a, std::exception_ptr error) const noexcept;
+
+  // ---- the runtime object ---------------------------------------------------------------
+  void start();
+  void shutdown();
+  runtime_stats stats() const;
+  unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
+
+  // ---- workers --------------------------------------------------------------------------
+  const runtime_config& config() const noexcept { return config_; }
+  worker& worker_at(unsigned i) noexcept { return *workers_[i]; }
+  moodycamel::ConcurrentQueue<actor_base*>& injection() noexcept { return injection_; }
+  idle_protocol& idle() noexcept { return idle_; }
+  bool stopping() const noexcept {
+    // seq_cst: read in a worker's re-check after its announce RMW (INV-IDLE-3 applies to
+    // the stop flag as to any other work).
+    return stopping_.load(memory_order_seq_cst);
+  }
+
+ private:
+  ~runtime_core() = default;
+
+  const runtime_config config_;
+  moodycamel::ConcurrentQueue<actor_base*> injection_;
+  idle_protocol idle_;
+  std::vector<std::unique_ptr<worker>> workers_;
+  actor_registry registry_;
+  alignas(cache_line) atomic<std::uint64_t> external_sent_{0};
+  alignas(cache_line) atomic<std::uint64_t> external_dead_lettered_{0};
+  atomic<bool> stopping_{false};
+  atomic<std::uint32_t> refs_{1};
+  std::mutex shutdown_mu_;  // serializes shutdown() callers
+  bool shut_down_ = false;  // under shutdown_mu_
+};
+
+}  // namespace troupe::detail

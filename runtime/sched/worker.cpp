@@ -1,0 +1,171 @@
+// runtime/sched/worker.cpp — the worker loop. See worker.hpp for the queue order and
+// idle.hpp for the searching/sleeping protocol.
+#include "sched/worker.hpp"
+
+#include <array>
+
+#include "sched/runtime_core.hpp"
+
+namespace troupe::detail {
+
+constinit thread_local worker* tls_current_worker = nullptr;
+
+namespace {
+// Every this many turns a worker looks at the shared and the oldest work first (the same
+// prime Go and Tokio use).
+constexpr std::uint64_t fairness_interval = 61;
+}  // namespace
+
+worker::worker(runtime_core& core, unsigned index)
+    : core_(core),
+      index_(index),
+      batch_(core.config().batch),
+      spin_rounds_(core.config().spin_rounds),
+      rng_(0x9E3779B97F4A7C15ull * (index + 1)),
+      deque_(core.config().deque_capacity),
+      inject_producer_(core.injection()),
+      inject_consumer_(core.injection()) {}
+
+void worker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void worker::schedule_local(actor_base* a) noexcept {
+  actor_base* displaced = lifo_;
+  lifo_ = a;
+  if (displaced != nullptr) {
+    push_deque(displaced);
+    core_.idle().notify_relaxed();  // stealable work appeared (INV-IDLE-3, relaxed side)
+  }
+}
+
+void worker::push_deque(actor_base* a) noexcept {
+  if (deque_.push(a)) return;
+  // Full: move the older half to the injection queue where any worker can take it.
+  std::array<actor_base*, 128> batch;
+  std::size_t moved_total = 0;
+  const std::size_t half = deque_.capacity() / 2;
+  while (moved_total < half) {
+    std::size_t n = 0;
+    actor_base* x;
+    while (n < batch.size() && moved_total + n < half && deque_.steal(x)) batch[n++] = x;
+    if (n == 0) break;
+    if (!core_.injection().enqueue_bulk(inject_producer_, batch.data(), n)) {
+      for (std::size_t i = 0; i < n; ++i) core_.inject_external(batch[i]);  // aborts on OOM
+    }
+    moved_total += n;
+  }
+  if (!deque_.push(a)) reinject(a);
+}
+
+void worker::reinject(actor_base* a) noexcept {
+  if (!core_.injection().enqueue(inject_producer_, a)) {
+    core_.inject_external(a);  // same queue without our token; aborts on OOM
+    return;
+  }
+  core_.idle().notify_relaxed();
+}
+
+bool worker::pop_injected(actor_base*& out) noexcept {
+  return core_.injection().try_dequeue(inject_consumer_, out);
+}
+
+bool worker::take_local(actor_base*& out) noexcept {
+  if (++tick_ % fairness_interval == 0) {
+    if (pop_injected(out) || deque_.steal(out)) return true;
+  }
+  if (lifo_ != nullptr) {
+    out = lifo_;
+    lifo_ = nullptr;
+    return true;
+  }
+  return deque_.take(out) || pop_injected(out);
+}
+
+bool worker::steal_from_others(actor_base*& out) noexcept {
+  const unsigned n = core_.worker_count();
+  if (n < 2) return false;
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 7;
+  rng_ ^= rng_ << 17;
+  const unsigned start = static_cast<unsigned>(rng_ % n);
+  for (unsigned k = 0; k < n; ++k) {
+    const unsigned v = (start + k) % n;
+    if (v != index_ && core_.worker_at(v).steal(out)) {
+      worker_counters::add(counters_.steals, 1);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool worker::search(actor_base*& out) noexcept {
+  for (unsigned round = 0; round < spin_rounds_; ++round) {
+    if (pop_injected(out) || steal_from_others(out)) return true;
+    if (core_.stopping()) return false;
+    for (unsigned i = 0; i < (1u << (round < 6 ? round : 6)); ++i) cpu_relax();
+  }
+  return false;
+}
+
+bool worker::any_work_visible() noexcept {
+  // Called right after the announce RMW (INV-IDLE-3): these reads see any work published
+  // before a producer's RMW that came earlier in state_'s order.
+  if (core_.injection().size_approx() != 0) return true;
+  for (unsigned v = 0; v < core_.worker_count(); ++v) {
+    if (v != index_ && core_.worker_at(v).may_have_stealable_work()) return true;
+  }
+  return false;
+}
+
+void worker::run_turn(actor_base* a) noexcept {
+  std::uint64_t handled = 0;
+  const turn_result r = a->run_turn(batch_, handled);
+  worker_counters::add(counters_.handled, handled);
+  if (r == turn_result::runnable) reinject(a);  // behind everyone else: fairness
+  // Stealable work waiting while others sleep (a relaxed notify may have raced): offer it.
+  if (deque_.size() != 0) core_.idle().notify_relaxed();
+}
+
+void worker::run() noexcept {
+  tls_current_worker = this;
+  idle_protocol& idle = core_.idle();
+  bool searching = false;
+  actor_base* a = nullptr;
+  for (;;) {
+    if (take_local(a)) {
+      if (searching) {
+        idle.stop_searching();
+        searching = false;
+      }
+      run_turn(a);
+      continue;
+    }
+    if (!searching) {
+      idle.start_searching();
+      searching = true;
+    }
+    if (search(a)) {
+      idle.stop_searching();
+      searching = false;
+      run_turn(a);
+      continue;
+    }
+    if (core_.stopping()) break;
+    idle.announce_sleep(index_);
+    if (any_work_visible() || core_.stopping()) {
+      idle.cancel_sleep(index_);
+      continue;  // still searching
+    }
+    worker_counters::add(counters_.parks, 1);
+    idle.sleep(index_);  // returns as a searcher
+  }
+  if (searching) idle.stop_searching();
+  tls_current_worker = nullptr;
+}
+
+}  // namespace troupe::detail
