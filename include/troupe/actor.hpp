@@ -116,13 +116,15 @@ typename T::handle spawn_on(runtime_core* core, Args&&... args) {
   static_assert(std::is_base_of_v<actor_base, T>,
                 "troupe::spawn: T must derive from troupe::actor<T, Msgs...>");
   T* a = new T(std::forward<Args>(args)...);
+  // The handle's reference, taken before registration makes the actor visible: from then
+  // on shutdown may close it, and it may stop and drop its life reference at once.
+  a->add_ref();
   try {
     register_spawned(core, a);
   } catch (...) {
     delete a;  // nobody else has seen it
     throw;
   }
-  a->add_ref();  // the handle's reference; the life reference stays with the runtime
   return typename T::handle(adopt_tag{}, a);
 }
 }  // namespace detail

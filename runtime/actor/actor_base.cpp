@@ -3,6 +3,8 @@
 // machine and who may touch which field.
 #include "troupe/detail/actor_base.hpp"
 
+#include <cassert>
+
 #include "sched/runtime_core.hpp"
 #include "sched/worker.hpp"
 #include "troupe/error.hpp"
@@ -86,6 +88,7 @@ void actor_base::finish(std::exception_ptr error) noexcept {
   // acq_rel: release publishes the actor's final state (on_stop's effects) to join() and
   // is_stopped(); acquire pairs with join()'s fetch_or of join_waiting.
   const std::uint32_t before = state_.fetch_or(bits, memory_order_acq_rel);
+  assert((before & actor_state::stopped) == 0 && "illegal transition: an actor stops once");
   if ((before & actor_state::join_waiting) != 0) state_.notify_all();
   runtime_core* core = core_;
   if (error) core->report_failure(*this, error);
