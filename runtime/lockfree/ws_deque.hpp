@@ -8,8 +8,10 @@
 // Weak Memory Models" (PPoPP 2013), with its seq_cst fences expressed as seq_cst
 // operations on top_/bottom_ (ThreadSanitizer models those; it does not model fences).
 //
-// Roles, in the types: owner() (one thread: push, take, size) and stealer() (any thread:
-// steal). The owner may also steal from its own deque, e.g. to take its oldest item.
+// Roles: the owner (one thread: push, take, size) and thieves (any thread: steal); the
+// sections below are headed by role. The owner may also steal from its own deque, e.g. to
+// take its oldest item. In the runtime only the worker that owns the deque holds the
+// object; other workers reach it through worker::steal(), which exposes steal() alone.
 //
 // Invariants:
 //   INV-DEQUE-1  top_ only increases, and only by a successful CAS (steal, or take of the

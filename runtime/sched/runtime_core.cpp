@@ -43,6 +43,16 @@ std::string describe(const std::exception_ptr& e) {
 
 }  // namespace
 
+#if defined(__SANITIZE_THREAD__)
+// moodycamel's ConcurrentQueue synchronizes with std::atomic_thread_fence, which
+// ThreadSanitizer does not model; it then reports races inside the queue itself (upstream
+// issues #49, #62, #254). Suppress reports whose stack is inside that header only. Lives in
+// this file because the linker always pulls it in with the runtime.
+extern "C" const char* __tsan_default_suppressions() {
+  return "race:concurrentqueue/concurrentqueue.h\n";
+}
+#endif
+
 runtime_core::runtime_core(runtime_config config)
     : config_(validated(std::move(config))), idle_(config_.workers) {
   workers_.reserve(config_.workers);

@@ -45,8 +45,10 @@ void* pool_allocate_slow(std::size_t bytes);               // cache miss: ::oper
 void pool_release_slow(void* p, std::size_t bytes) noexcept;  // overflow or first use
 void arm_pool_cleanup() noexcept;
 
+/// Size class of a request: class c holds blocks of c * pool_granule bytes. A zero-byte
+/// request gets class 1, so every block can hold the free-list link.
 constexpr std::size_t pool_class_of(std::size_t bytes) noexcept {
-  return (bytes + pool_granule - 1) / pool_granule;
+  return bytes == 0 ? 1 : (bytes + pool_granule - 1) / pool_granule;
 }
 
 /// Allocates `bytes` with alignment alignof(std::max_align_t) (16 on x86-64).
