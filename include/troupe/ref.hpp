@@ -65,7 +65,9 @@ class ref {
   /// on_stop() and stops. Idempotent.
   void close() const { get("close")->close(); }
 
-  /// Waits until the actor has stopped. Throws troupe::error if called on a worker thread
+  /// Waits until the actor has stopped and finished stopping: on_stop() has run, a failure
+  /// has been reported to on_failure, and what was queued when it stopped has been
+  /// dead-lettered. Throws troupe::error if called on a worker thread
   /// (inside a handler), where waiting would block the worker the actor may need.
   void join() const { get("join")->join(); }
 

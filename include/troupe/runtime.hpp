@@ -36,10 +36,10 @@ struct runtime_config {
   unsigned spin_rounds = 32;
   /// Called for each message that reaches a stopped actor, on the thread that drained it
   /// (a worker, or the sender). Must not throw. Counted in stats() whether set or not.
-  std::function<void(const dead_letter&)> on_dead_letter;
+  std::function<void(const dead_letter&)> on_dead_letter{};
   /// Called when an exception stops an actor, on the worker that ran it. Must not throw.
   /// Default: one line on stderr naming the actor and the exception.
-  std::function<void(const failure&)> on_failure;
+  std::function<void(const failure&)> on_failure{};
 };
 
 class runtime {

@@ -68,11 +68,11 @@ void actor_base::join() {
         "join() called on a worker thread (inside a handler); it would block the worker. "
         "Join from a thread outside the runtime, or send a message when the actor stops.");
   }
-  // acquire: if `stopped` is already set, pairs with finish()'s release fetch_or.
+  // acquire: if `terminated` is already set, pairs with finish()'s release fetch_or.
   // The RMW orders us against finish()'s RMW: either it sees join_waiting and wakes us,
-  // or we see `stopped` here and never sleep.
+  // or we see `terminated` here and never sleep.
   std::uint32_t s = state_.fetch_or(actor_state::join_waiting, memory_order_acquire);
-  while ((s & actor_state::stopped) == 0) {
+  while ((s & actor_state::terminated) == 0) {
     state_.wait(s, memory_order_acquire);
     s = state_.load(memory_order_acquire);  // acquire: as above
   }
@@ -85,15 +85,22 @@ void actor_base::finish(std::exception_ptr error) noexcept {
     if (!error) error = std::current_exception();
   }
   const std::uint32_t bits = actor_state::stopped | (error ? actor_state::failed : 0u);
-  // acq_rel: release publishes the actor's final state (on_stop's effects) to join() and
-  // is_stopped(); acquire pairs with join()'s fetch_or of join_waiting.
-  const std::uint32_t before = state_.fetch_or(bits, memory_order_acq_rel);
+  // release: publishes the actor's final state (on_stop's effects) to is_stopped().
+  const std::uint32_t before = state_.fetch_or(bits, memory_order_release);
   assert((before & actor_state::stopped) == 0 && "illegal transition: an actor stops once");
-  if ((before & actor_state::join_waiting) != 0) state_.notify_all();
+  (void)before;
   runtime_core* core = core_;
   if (error) core->report_failure(*this, error);
   core->deregister_actor(this, static_cast<bool>(error));
   drain_stopped();
+  // Our life reference keeps *this alive here even though, after drain_stopped(), a sender
+  // may be draining the mailbox concurrently; state_ is atomic.
+  // acq_rel: release publishes everything above (the failure report, the dead letters) to
+  // join(); acquire pairs with join()'s fetch_or of join_waiting.
+  if ((state_.fetch_or(actor_state::terminated, memory_order_acq_rel) &
+       actor_state::join_waiting) != 0) {
+    state_.notify_all();
+  }
   release();  // the life reference; *this may be gone now
 }
 

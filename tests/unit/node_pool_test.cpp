@@ -53,6 +53,10 @@ void* checked(void* p) {
 
 }  // namespace
 
+// These replacements pair malloc with free on purpose; at -O3 GCC inlines them and
+// mistakes the pairing for a mismatched new/delete.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 void* operator new(std::size_t n) { return checked(std::malloc(n == 0 ? 1 : n)); }
 void* operator new(std::size_t n, std::align_val_t al) {
   ++tl_aligned_news;

@@ -4,7 +4,7 @@
 //
 // State machine (state_, one fetch_or per transition, bits only ever set):
 //
-//     running ──close()──▶ running|close_posted ──sentinel taken──▶ … |stopped
+//     running ──close()──▶ running|close_posted ──sentinel taken──▶ … |stopped ──▶ … |terminated
 //        │                                                              ▲
 //        └──────────── exception escapes a handler ──▶ stopped|failed ──┘
 //
@@ -14,6 +14,8 @@
 //                 actor is never scheduled again: whoever wins consumption of its mailbox
 //                 (INV-MAILBOX-2) drains it to dead letters right away (drain_stopped()).
 //   failed        set together with stopped when a handler threw.
+//   terminated    set by finish() last, once the failure (if any) is reported and every
+//                 message queued at stop time is dead-lettered. join() waits for it.
 //   join_waiting  set by join() before it sleeps; finish() wakes waiters only if it is set,
 //                 so stopping an actor nobody joins costs no syscall.
 //
@@ -72,7 +74,8 @@ class actor_base {
   void enqueue(mailbox_node* n) noexcept;
   /// Posts the close sentinel behind everything already sent (idempotent, never allocates).
   void close() noexcept;
-  /// Blocks a non-worker thread until the actor has stopped.
+  /// Blocks a non-worker thread until the actor has stopped and finished stopping (its
+  /// failure reported, its leftover messages dead-lettered).
   void join();
   bool is_stopped() const noexcept;
   actor_id id() const noexcept { return reinterpret_cast<actor_id>(this); }
@@ -124,6 +127,7 @@ inline constexpr std::uint32_t close_posted = 1u << 0;
 inline constexpr std::uint32_t stopped = 1u << 1;
 inline constexpr std::uint32_t failed = 1u << 2;
 inline constexpr std::uint32_t join_waiting = 1u << 3;
+inline constexpr std::uint32_t terminated = 1u << 4;
 }  // namespace actor_state
 
 /// Registers a freshly constructed actor with the runtime (throws troupe::error after
