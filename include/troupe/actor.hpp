@@ -34,6 +34,8 @@ class actor : public detail::actor_base {
   static_assert(sizeof...(Msgs) > 0, "troupe::actor needs at least one message type");
   /// The handle type spawn() returns for this actor.
   using handle = ref<Msgs...>;
+  /// Event actors run only when a message arrives.
+  static constexpr bool starts_at_spawn = false;
 
  protected:
   actor() noexcept = default;
@@ -125,6 +127,7 @@ typename T::handle spawn_on(runtime_core* core, Args&&... args) {
     delete a;  // nobody else has seen it
     throw;
   }
+  if constexpr (T::starts_at_spawn) a->start_now();
   return typename T::handle(adopt_tag{}, a);
 }
 }  // namespace detail

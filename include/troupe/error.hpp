@@ -5,6 +5,7 @@
 // worker that has to make progress). The message says what happened and what to do.
 #pragma once
 
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -13,6 +14,16 @@ namespace troupe {
 class error : public std::logic_error {
  public:
   explicit error(const std::string& what) : std::logic_error("troupe: " + what) {}
+};
+
+/// Thrown by recv() in a coroutine (or blocking) actor when it reaches the close sentinel —
+/// the recipe's ActorExit. Catch it to clean up; letting it escape run() stops the actor
+/// normally (it is not reported as a failure). Every later recv() throws it again.
+class actor_exit : public std::exception {
+ public:
+  const char* what() const noexcept override {
+    return "troupe::actor_exit: the actor was closed";
+  }
 };
 
 }  // namespace troupe

@@ -74,6 +74,11 @@ class actor_base {
   void enqueue(mailbox_node* n) noexcept;
   /// Posts the close sentinel behind everything already sent (idempotent, never allocates).
   void close() noexcept;
+  /// Schedules a fresh actor without a message, for actors whose body starts running at
+  /// spawn (coroutine and blocking actors). No-op if a send already scheduled it.
+  void start_now() noexcept {
+    if (mailbox_.try_claim()) became_runnable();
+  }
   /// Blocks a non-worker thread until the actor has stopped and finished stopping (its
   /// failure reported, its leftover messages dead-lettered).
   void join();

@@ -21,7 +21,9 @@
 //   INV-MAILBOX-2  Bit 0 of head_ is set only by try_mark_idle() and only when head_ ==
 //                  tail_ (nothing queued, nothing half-pushed). It is cleared by the first
 //                  push() after it, and that push alone returns true: each idle→non-empty
-//                  transition makes the actor runnable exactly once.
+//                  transition makes the actor runnable exactly once. try_claim() clears it
+//                  without a message (to start an actor that runs before its first
+//                  message); it and push() cannot both win the same idle period.
 //   INV-MAILBOX-3  While bit 0 is clear, exactly one party owns consumption (the actor is
 //                  scheduled, running, or being drained); nobody else calls pop().
 //   INV-MAILBOX-4  A producer's link store is its last access to the queue: after it the
@@ -69,6 +71,24 @@ class mpsc_mailbox {
     // store the consumer may take n and, later, free it (INV-MAILBOX-4).
     p->next.store(n, memory_order_release);
     return (prev & idle_bit) != 0;
+  }
+
+  /// Any thread. Takes consumption of an idle mailbox without pushing anything. Returns
+  /// true iff it was idle: the caller must then schedule the actor. False means someone
+  /// else owns consumption (a push won the idle period), and will schedule it.
+  bool try_claim() noexcept {
+    // relaxed: only a first guess for the CAS below.
+    std::uintptr_t h = head_.load(memory_order_relaxed);
+    while ((h & idle_bit) != 0) {
+      // acquire on success: as push()'s exchange, pairs with try_mark_idle()'s release.
+      // relaxed on failure: we only re-read head_; a failure means a push changed head_,
+      // which clears the bit, so the loop ends on its next test (at most one retry).
+      if (head_.compare_exchange_weak(h, h & ~idle_bit, memory_order_acquire,
+                                      memory_order_relaxed)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   struct taken {

@@ -1,0 +1,378 @@
+// troupe/result.hpp — a value that arrives later: a troupe::promise<T> sets it once, a
+// troupe::result<T> takes it (the recipe's `Result` with its blocking `result()`).
+//
+//   troupe::promise<int> p;
+//   troupe::result<int> r = p.get_result();
+//   std::thread t([p = std::move(p)]() mutable { p.set_value(42); });
+//   int v = r.get();          // blocks this (non-worker) thread until the value is set
+//   t.join();
+//
+// troupe::submit() (task_worker.hpp) is the usual way to get one: it runs a function on a
+// worker actor and returns its result.
+//
+// Rules:
+//   * One shared state per promise/result pair, allocated once (by the promise, or by submit()
+//     together with the task), freed by whichever side lets go last. Both handles are
+//     move-only; set and get may happen on different threads.
+//   * Single consumer: get() hands the value over exactly once (it is moved out, so T may be
+//     move-only, e.g. std::unique_ptr). A second get() — by the same or another thread, even
+//     concurrently — throws troupe::error. wait(), wait_for() and ready() do not consume and
+//     may be called from any number of threads at once.
+//   * get() rethrows an exception stored with set_exception() (for submit(): one thrown by the
+//     function).
+//   * Broken promise: if the promise is destroyed without a value or exception — e.g. its task
+//     became a dead letter because its worker had stopped — the result becomes ready and get()
+//     throws troupe::error saying why. A result never waits forever for a promise that is gone.
+//   * Nothing that can block may run on a worker thread (inside a handler): get(), wait() and
+//     wait_for() throw troupe::error there, whether or not the value is ready yet (the same
+//     rule as ref::join(), and deterministic: code that only works when the value happens to
+//     be early is rejected every time). ready() never blocks and is allowed anywhere. Inside
+//     an actor, let the task send its value back as a message instead (see task_worker.hpp).
+//
+// Waiting: a state word (std::atomic<uint32_t>) holds "done" and "someone is waiting" bits.
+// Setting the value, ready(), and get() on a result that is already set touch only that word.
+// A consumer that must sleep does so on a mutex + condition variable taken from a small
+// table shared by all results (indexed by the state's address), and the producer takes that
+// mutex only when the waiting bit is set. Why not std::atomic::wait: C++20 has no timed
+// atomic wait, and wait_for() needs one; why a shared table and not a mutex + condvar per
+// result: it keeps each shared state at 32 bytes plus the value instead of ~120.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+#include "troupe/detail/sync.hpp"
+#include "troupe/error.hpp"
+
+namespace troupe {
+
+template <class T>
+class result;
+template <class T>
+class promise;
+
+namespace detail {
+
+/// True on a worker thread of any troupe runtime (i.e. inside a handler). Out of line.
+bool on_worker_thread() noexcept;
+
+/// Why a result is broken when its promise is destroyed without a value.
+inline constexpr const char* broken_promise_reason =
+    "result: broken promise: the promise was destroyed without setting a value or an exception";
+
+/// The part of a shared state that does not depend on T: the state word, the reference
+/// count, the stored exception or broken reason, and waiting.
+class result_state_base {
+ public:
+  result_state_base(const result_state_base&) = delete;
+  result_state_base& operator=(const result_state_base&) = delete;
+
+  // ---- state word bits ----------------------------------------------------------------
+  // Exactly one of has_value / has_exception / broken is set, once, by the producer; the
+  // consumer side sets waiter (before sleeping) and taken (first get()).
+  static constexpr std::uint32_t has_value = 1u << 0;
+  static constexpr std::uint32_t has_exception = 1u << 1;
+  static constexpr std::uint32_t broken = 1u << 2;
+  static constexpr std::uint32_t done_mask = has_value | has_exception | broken;
+  static constexpr std::uint32_t waiter = 1u << 3;
+  static constexpr std::uint32_t taken = 1u << 4;
+
+  void add_ref() noexcept {
+    // relaxed: the caller holds a reference already; taking another publishes nothing.
+    refs_.fetch_add(1, memory_order_relaxed);
+  }
+  void release() noexcept {
+    // acq_rel: release publishes this side's last uses (the value it wrote or read); the
+    // acquire of the final decrement makes both sides' uses happen-before the delete.
+    if (refs_.fetch_sub(1, memory_order_acq_rel) == 1) delete this;
+  }
+
+  // ---- consumer side (any thread holding the result) ------------------------------------
+  bool ready() const noexcept {
+    // acquire: pairs with publish(); a caller that sees "done" may read the value.
+    return (word_.load(memory_order_acquire) & done_mask) != 0;
+  }
+  bool taken_by_get() const noexcept {
+    // relaxed: informational (valid()); get() itself decides with an RMW.
+    return (word_.load(memory_order_relaxed) & taken) != 0;
+  }
+  /// wait(): throws on a worker thread; otherwise returns once done.
+  void wait(const char* operation);
+  /// wait_for(): false if still not done after `timeout` (ns; negative means 0).
+  bool wait_for(const char* operation, std::chrono::nanoseconds timeout);
+  /// The first get(): throws on a worker thread or if already taken; waits; returns the
+  /// state word (one done bit set). The caller then reads the value or calls rethrow().
+  std::uint32_t take();
+  /// Throws the stored exception (has_exception) or troupe::error(reason) (broken).
+  [[noreturn]] void rethrow(std::uint32_t word) const;
+
+  // ---- producer side (the one holder of the promise or task) ----------------------------
+  /// Producer only: true once this side completed the state.
+  bool completed_by_me() const noexcept {
+    // relaxed: only the producer sets the done bits, so it sees its own writes.
+    return (word_.load(memory_order_relaxed) & done_mask) != 0;
+  }
+  /// Stores `e` and wakes the consumer. Precondition: not completed.
+  void complete_with_exception(std::exception_ptr e) noexcept {
+    error_ = std::move(e);
+    publish(has_exception);
+  }
+  /// Marks the state broken (get() throws troupe::error(reason)) unless already completed.
+  /// `reason` must have static storage duration.
+  void abandon(const char* reason) noexcept {
+    if (completed_by_me()) return;
+    reason_ = reason;
+    publish(broken);
+  }
+
+ protected:
+  result_state_base() noexcept = default;
+  virtual ~result_state_base() = default;
+
+  /// Sets one done bit (release: publishes the value / exception / reason written before)
+  /// and wakes a sleeping consumer if the waiter bit was set.
+  void publish(std::uint32_t done_bit) noexcept {
+    // acq_rel: release publishes the payload; the RMW orders us against a consumer's
+    // fetch_or(waiter) in wait_slow(): either we see `waiter` and wake it, or it sees our
+    // done bit and never sleeps.
+    if ((word_.fetch_or(done_bit, memory_order_acq_rel) & waiter) != 0) wake();
+  }
+  [[noreturn]] static void throw_already_satisfied(const char* operation);
+
+  atomic<std::uint32_t> word_{0};
+
+ private:
+  bool wait_slow(const std::chrono::nanoseconds* timeout);  // false: timed out
+  void wake() noexcept;
+  void check_not_on_worker(const char* operation) const;
+
+  atomic<std::uint32_t> refs_{1};
+  const char* reason_ = nullptr;  // broken: why (static storage)
+  std::exception_ptr error_;      // has_exception: what
+};
+
+/// The shared state of a result<T>: the base plus raw storage for the value.
+template <class T>
+class result_state : public result_state_base {
+ public:
+  result_state() noexcept = default;
+
+  /// Producer: constructs the value from `args`, then publishes it.
+  template <class... A>
+  void set_value(const char* operation, A&&... args) {
+    if (completed_by_me()) throw_already_satisfied(operation);
+    ::new (static_cast<void*>(storage_)) T(std::forward<A>(args)...);
+    publish(has_value);
+  }
+  /// Producer: constructs the value from what `fn()` returns (no extra move) without
+  /// publishing it yet; publish_value() follows. Precondition: not completed.
+  template <class Fn>
+  void construct_from(Fn&& fn) {
+    ::new (static_cast<void*>(storage_)) T(std::forward<Fn>(fn)());
+  }
+  void publish_value() noexcept { publish(has_value); }
+  /// Consumer, after take() returned has_value: the value, to be moved out once.
+  T& value() noexcept { return *std::launder(reinterpret_cast<T*>(storage_)); }
+
+ protected:
+  ~result_state() override {
+    // relaxed: the final release() (acq_rel) already ordered the producer's writes before us.
+    if ((word_.load(memory_order_relaxed) & has_value) != 0) value().~T();
+  }
+
+ private:
+  alignas(T) unsigned char storage_[sizeof(T)];
+};
+
+template <>
+class result_state<void> : public result_state_base {
+ public:
+  result_state() noexcept = default;
+  void set_value(const char* operation) {
+    if (completed_by_me()) throw_already_satisfied(operation);
+    publish(has_value);
+  }
+  template <class Fn>
+  void construct_from(Fn&& fn) {
+    std::forward<Fn>(fn)();
+  }
+  void publish_value() noexcept { publish(has_value); }
+
+ protected:
+  ~result_state() override = default;
+};
+
+/// Builds a result<T> around a state the caller already holds one reference to (not API:
+/// used by promise<T> and submit()).
+struct result_access {
+  template <class T>
+  static result<T> adopt(result_state<T>* s) noexcept {
+    return result<T>(s);
+  }
+};
+
+[[noreturn]] void throw_empty_result(const char* operation);
+
+}  // namespace detail
+
+/// The consuming end: move-only; get() once. See the file comment for the rules.
+template <class T>
+class result {
+  static_assert(std::is_void_v<T> || (std::is_object_v<T> && !std::is_array_v<T>),
+                "troupe::result<T>: T must be void or an object type (not a reference or an "
+                "array). If a function given to troupe::submit returns a reference, wrap it in "
+                "a lambda that returns the value.");
+  static_assert(std::is_void_v<T> || std::is_move_constructible_v<T>,
+                "troupe::result<T>: get() moves the value out, so T must be move-constructible");
+
+ public:
+  using value_type = T;
+
+  /// An empty result: get()/wait()/wait_for() throw troupe::error; ready() is false.
+  result() noexcept = default;
+  result(result&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  result& operator=(result&& o) noexcept {
+    if (this != &o) {
+      if (s_ != nullptr) s_->release();
+      s_ = std::exchange(o.s_, nullptr);
+    }
+    return *this;
+  }
+  ~result() {
+    if (s_ != nullptr) s_->release();
+  }
+
+  /// Blocks (a non-worker thread) until the value is set, then returns it, moved out; or
+  /// rethrows the stored exception; or throws troupe::error if the promise was broken.
+  /// Throws troupe::error on a worker thread, on an empty result, and on the second call.
+  T get() {
+    detail::result_state<T>* s = state("get");
+    const std::uint32_t w = s->take();
+    if ((w & detail::result_state_base::has_value) == 0) s->rethrow(w);
+    if constexpr (!std::is_void_v<T>) return std::move(s->value());
+  }
+
+  /// Blocks (a non-worker thread) until the result is ready (value, exception or broken).
+  /// Does not consume. Throws troupe::error on a worker thread or an empty result.
+  void wait() const { state("wait")->wait("wait"); }
+
+  /// Like wait(), for at most `timeout`; true if the result is ready. Does not consume.
+  /// A timeout of zero or less only checks (still refused on a worker thread).
+  template <class Rep, class Period>
+  bool wait_for(const std::chrono::duration<Rep, Period>& timeout) const {
+    detail::result_state<T>* s = state("wait_for");
+    // Beyond ~31 years, wait without a deadline (and without overflowing nanoseconds).
+    if (std::chrono::duration<double>(timeout).count() >= 1e9) {
+      s->wait("wait_for");
+      return true;
+    }
+    return s->wait_for("wait_for", std::chrono::ceil<std::chrono::nanoseconds>(timeout));
+  }
+
+  /// True once a value, an exception or a broken promise is in. Never blocks; allowed on
+  /// worker threads. False for an empty result.
+  bool ready() const noexcept { return s_ != nullptr && s_->ready(); }
+
+  /// True if this result has a state whose value has not been taken by get() yet.
+  bool valid() const noexcept { return s_ != nullptr && !s_->taken_by_get(); }
+
+ private:
+  friend struct detail::result_access;
+  explicit result(detail::result_state<T>* s) noexcept : s_(s) {}
+
+  detail::result_state<T>* state(const char* operation) const {
+    if (s_ == nullptr) detail::throw_empty_result(operation);
+    return s_;
+  }
+
+  detail::result_state<T>* s_ = nullptr;
+};
+
+/// The producing end: move-only; sets a value or an exception once. Destroying it before
+/// that breaks the promise (get() then throws troupe::error). One producer: a promise is
+/// not to be used by two threads at once (move it to the thread that will set it).
+template <class T>
+class promise {
+  // The parameter type of set_value(); a placeholder for promise<void>, whose set_value()
+  // takes nothing.
+  struct no_value {};
+  using value_arg = std::conditional_t<std::is_void_v<T>, no_value, T>;
+
+ public:
+  /// Allocates the shared state (the only allocation of the pair).
+  promise() : s_(new detail::result_state<T>) {}
+  promise(promise&& o) noexcept
+      : s_(std::exchange(o.s_, nullptr)), retrieved_(std::exchange(o.retrieved_, false)) {}
+  promise& operator=(promise&& o) noexcept {
+    if (this != &o) {
+      reset();
+      s_ = std::exchange(o.s_, nullptr);
+      retrieved_ = std::exchange(o.retrieved_, false);
+    }
+    return *this;
+  }
+  ~promise() { reset(); }
+
+  /// The consuming end; once per promise (troupe::error on the second call).
+  result<T> get_result() {
+    detail::result_state<T>* s = state("get_result");
+    if (retrieved_) throw error("promise::get_result() called twice; a result has one consumer");
+    retrieved_ = true;
+    s->add_ref();
+    return detail::result_access::adopt(s);
+  }
+
+  /// Sets the value (copied or moved in) and wakes the consumer. troupe::error if a value or
+  /// exception was already set.
+  void set_value(const value_arg& v)
+    requires(!std::is_void_v<T>)
+  {
+    state("set_value")->set_value("set_value", v);
+  }
+  void set_value(value_arg&& v)
+    requires(!std::is_void_v<T>)
+  {
+    state("set_value")->set_value("set_value", std::move(v));
+  }
+  void set_value()
+    requires std::is_void_v<T>
+  {
+    state("set_value")->set_value("set_value");
+  }
+
+  /// Stores an exception for get() to rethrow. troupe::error if already satisfied.
+  void set_exception(std::exception_ptr e) {
+    detail::result_state<T>* s = state("set_exception");
+    if (s->completed_by_me()) {
+      throw error("promise::set_exception(): the promise already has a value or an exception");
+    }
+    if (!e) throw error("promise::set_exception(): the exception_ptr is null");
+    s->complete_with_exception(std::move(e));
+  }
+
+  /// False for a moved-from promise.
+  bool valid() const noexcept { return s_ != nullptr; }
+
+ private:
+  detail::result_state<T>* state(const char* operation) const {
+    if (s_ == nullptr) {
+      throw error(std::string("promise::") + operation + "() on a moved-from promise");
+    }
+    return s_;
+  }
+  void reset() noexcept {
+    if (s_ == nullptr) return;
+    s_->abandon(detail::broken_promise_reason);
+    s_->release();
+    s_ = nullptr;
+  }
+
+  detail::result_state<T>* s_;
+  bool retrieved_ = false;
+};
+
+}  // namespace troupe
