@@ -11,6 +11,9 @@
 // different worker threads over the actor's life (each turn happens-after the previous).
 // An actor with several message types dispatches by overload resolution over the message
 // list — there is no string lookup. Handlers must not block: use a blocking actor for that.
+// Sends made by a handler leave by the end of its turn at the latest: repeated sends to one
+// actor are pushed together (order and causality kept, see docs/architecture.md), so a
+// handler must not busy-wait for the effect of its own second send to the same actor.
 //
 // If an exception escapes on() (or on_stop()), the actor stops: the runtime reports a
 // troupe::failure (see runtime_config::on_failure), runs on_stop() if it was not the

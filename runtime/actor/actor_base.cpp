@@ -19,7 +19,10 @@ void actor_base::enqueue(mailbox_node* n) noexcept {
   worker* w = current_worker_of(core_);
   if (w != nullptr) {
     worker_counters::add(w->counters().sent, 1);
+    if (w->coalesce(this, n)) return;  // goes out with the turn's other sends to us
   } else {
+    // A handler sending to another runtime's actor: earlier sends first (causality).
+    if (worker* other = tls_current_worker) other->flush_outbox();
     core_->count_external_sent();
   }
   if (!mailbox_.push(n)) return;  // someone else owns consumption (INV-MAILBOX-3)
@@ -35,6 +38,16 @@ void actor_base::enqueue(mailbox_node* n) noexcept {
   }
 }
 
+void actor_base::enqueue_chain(mailbox_node* first, mailbox_node* last, worker& w) noexcept {
+  if (!mailbox_.push_chain(first, last)) return;
+  // relaxed: as in enqueue().
+  if ((state_.load(memory_order_relaxed) & actor_state::stopped) != 0) {
+    drain_stopped();
+  } else {
+    w.schedule_local(this);
+  }
+}
+
 void actor_base::close() noexcept {
   // relaxed: the RMW alone picks the one caller that posts the sentinel; the push below
   // publishes it.
@@ -42,6 +55,9 @@ void actor_base::close() noexcept {
        actor_state::close_posted) != 0) {
     return;
   }
+  // The sentinel goes behind everything this thread sent before, including sends a
+  // handler's outbox still holds.
+  if (worker* w = tls_current_worker) w->flush_outbox();
   if (mailbox_.push(&close_node_)) became_runnable();
 }
 

@@ -3,6 +3,7 @@
 #include "sched/worker.hpp"
 
 #include <array>
+#include <utility>
 
 #include "sched/runtime_core.hpp"
 
@@ -122,9 +123,18 @@ bool worker::any_work_visible() noexcept {
   return false;
 }
 
+void worker::flush_outbox() noexcept {
+  if (out_dest_ == nullptr) return;
+  actor_base* dest = std::exchange(out_dest_, nullptr);
+  dest->enqueue_chain(out_first_, out_last_, *this);
+  dest->release();
+}
+
 void worker::run_turn(actor_base* a) noexcept {
   std::uint64_t handled = 0;
   const turn_result r = a->run_turn(batch_, handled);
+  flush_outbox();
+  last_direct_ = nullptr;
   worker_counters::add(counters_.handled, handled);
   if (r == turn_result::runnable) reinject(a);  // behind everyone else: fairness
   // Stealable work waiting while others sleep (a relaxed notify may have raced): offer it.

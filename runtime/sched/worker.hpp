@@ -10,6 +10,8 @@
 //   4. the runtime's injection queue (sends from outside the pool, rescheduled actors);
 //   5. stealing from the other workers (as a searcher, see idle.hpp), then sleep.
 //
+// Sends from handlers go through a per-turn outbox (see coalesce()).
+//
 // Fields: everything but deque_'s steal end, counters (read by stats()) and the parked
 // word in idle_protocol is touched by the owner thread only.
 #pragma once
@@ -43,6 +45,31 @@ class worker {
   /// Owner thread only: `a` became runnable through a send from this worker.
   void schedule_local(actor_base* a) noexcept;
 
+  /// Owner thread only: pushes the outbox's chain, if any. Run at the end of every turn
+  /// and before anything that must come after this thread's earlier sends (close()).
+  void flush_outbox() noexcept;
+
+  /// Owner thread only, from a send to `dest` inside a turn. Returns true if `n` joined the
+  /// outbox (the caller must not push it); false if the caller must push it now.
+  bool coalesce(actor_base* dest, mailbox_node* n) noexcept {
+    if (out_dest_ == dest) {
+      // relaxed: the chain is private until flush_outbox() publishes it.
+      out_last_->next.store(n, memory_order_relaxed);
+      out_last_ = n;
+      return true;
+    }
+    if (last_direct_ == dest) {  // a second send to one actor in this turn: start a chain
+      flush_outbox();
+      dest->add_ref();  // the outbox keeps dest alive until the flush
+      out_dest_ = dest;
+      out_first_ = out_last_ = n;
+      return true;
+    }
+    flush_outbox();  // keeps causal order: earlier sends to others go out first
+    last_direct_ = dest;
+    return false;
+  }
+
   /// Any thread: take the oldest runnable actor of this worker.
   bool steal(actor_base*& out) noexcept { return deque_.steal(out); }
   bool may_have_stealable_work() const noexcept { return deque_.maybe_nonempty(); }
@@ -63,6 +90,14 @@ class worker {
   const unsigned batch_;
   const unsigned spin_rounds_;
   actor_base* lifo_ = nullptr;
+  // The send outbox (owner only). The first send of a turn to an actor is pushed at once;
+  // further sends to the same actor in the same turn are linked here and pushed as one
+  // chain — one exchange on its mailbox instead of one per message — when the turn ends
+  // or the handler sends to someone else. Per-sender order and causality are kept.
+  actor_base* last_direct_ = nullptr;  // compared only, never dereferenced
+  actor_base* out_dest_ = nullptr;     // holds a reference while set
+  mailbox_node* out_first_ = nullptr;
+  mailbox_node* out_last_ = nullptr;
   std::uint64_t tick_ = 0;
   std::uint64_t rng_;
   ws_deque<actor_base*> deque_;

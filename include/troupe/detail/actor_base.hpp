@@ -44,6 +44,7 @@
 namespace troupe::detail {
 
 class runtime_core;
+class worker;
 
 /// What a turn left behind, for the worker that ran it.
 enum class turn_result {
@@ -72,6 +73,9 @@ class actor_base {
   /// Appends a message node; schedules the actor, or drains it if stopped. Wait-free
   /// apart from waking a parked worker. Never throws.
   void enqueue(mailbox_node* n) noexcept;
+  /// Appends a chain of message nodes from worker `w` (its send outbox, see worker.hpp);
+  /// schedules or drains like enqueue(). Counted when each node was sent.
+  void enqueue_chain(mailbox_node* first, mailbox_node* last, worker& w) noexcept;
   /// Posts the close sentinel behind everything already sent (idempotent, never allocates).
   void close() noexcept;
   /// Schedules a fresh actor without a message, for actors whose body starts running at

@@ -73,6 +73,21 @@ class mpsc_mailbox {
     return (prev & idle_bit) != 0;
   }
 
+  /// Any thread. Appends the chain first → … → last, already linked by the caller (a
+  /// private chain: its links may be relaxed stores). Same contract as push(): one
+  /// exchange for the whole chain, and true iff the mailbox was idle.
+  bool push_chain(mailbox_node* first, mailbox_node* last) noexcept {
+    // relaxed: published by the release in the exchange below.
+    last->next.store(nullptr, memory_order_relaxed);
+    // acq_rel: as in push(); the release also publishes the chain's internal links.
+    const std::uintptr_t prev =
+        head_.exchange(reinterpret_cast<std::uintptr_t>(last), memory_order_acq_rel);
+    auto* p = reinterpret_cast<mailbox_node*>(prev & ~idle_bit);
+    // release: publishes the whole chain (payloads and links) to pop()'s acquire loads.
+    p->next.store(first, memory_order_release);
+    return (prev & idle_bit) != 0;
+  }
+
   /// Any thread. Takes consumption of an idle mailbox without pushing anything. Returns
   /// true iff it was idle: the caller must then schedule the actor. False means someone
   /// else owns consumption (a push won the idle period), and will schedule it.
