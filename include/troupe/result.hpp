@@ -328,21 +328,13 @@ class promise {
 
   /// Sets the value (copied or moved in) and wakes the consumer. troupe::error if a value or
   /// exception was already set.
-  void set_value(const value_arg& v)
-    requires(!std::is_void_v<T>)
-  {
+  void set_value(const value_arg& v) requires(!std::is_void_v<T>) {
     state("set_value")->set_value("set_value", v);
   }
-  void set_value(value_arg&& v)
-    requires(!std::is_void_v<T>)
-  {
+  void set_value(value_arg&& v) requires(!std::is_void_v<T>) {
     state("set_value")->set_value("set_value", std::move(v));
   }
-  void set_value()
-    requires std::is_void_v<T>
-  {
-    state("set_value")->set_value("set_value");
-  }
+  void set_value() requires std::is_void_v<T> { state("set_value")->set_value("set_value"); }
 
   /// Stores an exception for get() to rethrow. troupe::error if already satisfied.
   void set_exception(std::exception_ptr e) {

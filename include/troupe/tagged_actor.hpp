@@ -62,6 +62,7 @@
 #include <vector>
 
 #include "troupe/actor.hpp"
+#include "troupe/detail/type_name.hpp"
 #include "troupe/error.hpp"
 #include "troupe/ref.hpp"
 
@@ -76,9 +77,6 @@ struct tagged {
 
 namespace detail {
 
-/// The demangled name of a type (out of line, runtime/results/type_name.cpp).
-std::string demangled_name(const std::type_info& t);
-
 [[noreturn]] void throw_unknown_tag(const std::type_info& actor, const std::string& tag,
                                     std::vector<std::string> known);
 [[noreturn]] void throw_tag_payload_mismatch(const std::type_info& actor, const std::string& tag,
@@ -92,8 +90,8 @@ struct tag_arg {
   using type = std::decay_t<A>;
 };
 template <class A>
-  requires(std::is_same_v<std::decay_t<A>, const char*> || std::is_same_v<std::decay_t<A>, char*>)
-struct tag_arg<A> {
+requires(std::is_same_v<std::decay_t<A>, const char*> ||
+         std::is_same_v<std::decay_t<A>, char*>) struct tag_arg<A> {
   using type = std::string;
 };
 template <class A>
@@ -136,8 +134,10 @@ TROUPE_DETAIL_MEMBER_HANDLER_TRAITS(const&)
 #undef TROUPE_DETAIL_MEMBER_HANDLER_TRAITS
 
 template <class F>
-concept deducible_handler = requires { &F::operator(); } || std::is_pointer_v<F> ||
-                            std::is_function_v<F> || std::is_member_function_pointer_v<F>;
+concept deducible_handler = requires {
+  &F::operator();
+}
+|| std::is_pointer_v<F> || std::is_function_v<F> || std::is_member_function_pointer_v<F>;
 
 template <class P>
 inline constexpr bool is_char_pointer =

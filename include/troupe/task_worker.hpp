@@ -145,9 +145,10 @@ struct submit_traits {
                 "troupe::submit(worker, f, args...): f cannot be called with these arguments. "
                 "Like std::async, submit stores decayed copies of f and args and later calls f "
                 "with them as rvalues; to pass a reference use std::ref / std::cref.");
-  using type = typename std::conditional_t<invocable,
-                                           std::invoke_result<std::decay_t<F>, std::decay_t<Args>...>,
-                                           std::type_identity<void>>::type;
+  using type =
+      typename std::conditional_t<invocable,
+                                  std::invoke_result<std::decay_t<F>, std::decay_t<Args>...>,
+                                  std::type_identity<void>>::type;
   static_assert(!std::is_reference_v<type>,
                 "troupe::submit: f returns a reference, which would dangle once it crosses "
                 "threads; wrap f in a lambda that returns the value.");

@@ -1,8 +1,6 @@
 // runtime/sched/runtime_core.cpp — see runtime_core.hpp.
 #include "sched/runtime_core.hpp"
 
-#include <cxxabi.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -10,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "troupe/detail/type_name.hpp"
 #include "troupe/error.hpp"
 
 namespace troupe::detail {
@@ -22,13 +21,6 @@ runtime_config validated(runtime_config c) {
     throw error("runtime_config::deque_capacity must be a power of two, at least 2");
   }
   return c;
-}
-
-std::string demangle(const char* name) {
-  int status = 0;
-  std::unique_ptr<char, decltype(&std::free)> p(abi::__cxa_demangle(name, nullptr, nullptr, &status),
-                                               &std::free);
-  return status == 0 && p ? std::string(p.get()) : std::string(name);
 }
 
 std::string describe(const std::exception_ptr& e) {
@@ -105,7 +97,7 @@ void runtime_core::report_dead_letter(actor_id receiver, const std::type_info& t
 
 void runtime_core::report_failure(const actor_base& a, std::exception_ptr e) const noexcept {
   try {
-    failure f{a.id(), demangle(a.actor_type().name()), e};
+    failure f{a.id(), demangled_name(a.actor_type()), e};
     if (config_.on_failure) {
       config_.on_failure(f);
     } else {

@@ -11,6 +11,8 @@ namespace troupe::detail {
 
 constinit thread_local worker* tls_current_worker = nullptr;
 
+bool on_worker_thread() noexcept { return tls_current_worker != nullptr; }
+
 namespace {
 // Every this many turns a worker looks at the shared and the oldest work first (the same
 // prime Go and Tokio use).

@@ -139,6 +139,9 @@ inline constexpr std::uint32_t join_waiting = 1u << 3;
 inline constexpr std::uint32_t terminated = 1u << 4;
 }  // namespace actor_state
 
+/// True on a worker thread of any troupe runtime, where blocking waits are refused.
+bool on_worker_thread() noexcept;
+
 /// Registers a freshly constructed actor with the runtime (throws troupe::error after
 /// shutdown; the caller then deletes the actor, which no one else has seen).
 void register_spawned(runtime_core* core, actor_base* a);
