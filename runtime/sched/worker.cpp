@@ -134,7 +134,9 @@ void worker::flush_outbox() noexcept {
 
 void worker::run_turn(actor_base* a) noexcept {
   std::uint64_t handled = 0;
+  running_ = a;
   const turn_result r = a->run_turn(batch_, handled);
+  running_ = nullptr;  // `a` may be gone (stopped and released)
   flush_outbox();
   last_direct_ = nullptr;
   worker_counters::add(counters_.handled, handled);

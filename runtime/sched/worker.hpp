@@ -52,6 +52,9 @@ class worker {
   /// Owner thread only, from a send to `dest` inside a turn. Returns true if `n` joined the
   /// outbox (the caller must not push it); false if the caller must push it now.
   bool coalesce(actor_base* dest, mailbox_node* n) noexcept {
+    // To the actor running this turn: its mailbox line is already ours, and the turn may
+    // still take the message (a self-send chain must not cost a turn per message).
+    if (dest == running_) return false;
     if (out_dest_ == dest) {
       // relaxed: the chain is private until flush_outbox() publishes it.
       out_last_->next.store(n, memory_order_relaxed);
@@ -94,6 +97,7 @@ class worker {
   // further sends to the same actor in the same turn are linked here and pushed as one
   // chain — one exchange on its mailbox instead of one per message — when the turn ends
   // or the handler sends to someone else. Per-sender order and causality are kept.
+  actor_base* running_ = nullptr;      // the actor whose turn is running; compared only
   actor_base* last_direct_ = nullptr;  // compared only, never dereferenced
   actor_base* out_dest_ = nullptr;     // holds a reference while set
   mailbox_node* out_first_ = nullptr;
