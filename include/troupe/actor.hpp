@@ -27,39 +27,24 @@
 
 #include "troupe/detail/actor_base.hpp"
 #include "troupe/detail/message_node.hpp"
+#include "troupe/detail/typed_actor.hpp"
 #include "troupe/ref.hpp"
 
 namespace troupe {
 
 template <class Derived, class... Msgs>
-class actor : public detail::actor_base {
+class actor : public detail::typed_actor<Derived, Msgs...> {
+  using base = detail::typed_actor<Derived, Msgs...>;
+
  public:
-  static_assert(sizeof...(Msgs) > 0, "troupe::actor needs at least one message type");
-  /// The handle type spawn() returns for this actor.
-  using handle = ref<Msgs...>;
   /// Event actors run only when a message arrives.
   static constexpr bool starts_at_spawn = false;
 
  protected:
   actor() noexcept = default;
-  ~actor() override {
-    // The last node taken is still the mailbox's dummy; it is ours to free.
-    detail::mailbox_node* d = mailbox_.dummy();
-    if (!mailbox_.is_stub(d)) free_retired(d);
-  }
-
-  /// A handle to this actor, e.g. to send to itself or to hand to another actor.
-  handle self() noexcept {
-    add_ref();
-    return handle(detail::adopt_tag{}, this);
-  }
-
-  /// Spawns another actor on this actor's runtime.
-  template <class T, class... Args>
-  typename T::handle spawn(Args&&... args);
 
  private:
-  using node_type = detail::message_node<Msgs...>;
+  using typename base::node_type;
 
   template <class M>
   static constexpr bool handles = requires(Derived& d, M&& m) { d.on(std::move(m)); };
@@ -78,14 +63,14 @@ class actor : public detail::actor_base {
 
   detail::turn_result run_turn(unsigned budget, std::uint64_t& handled) noexcept final {
     for (unsigned i = 0; i < budget; ++i) {
-      auto [n, retired] = mailbox_.pop();
-      free_retired(retired);
+      auto [n, retired] = this->mailbox_.pop();
+      this->free_retired(retired);
       if (n == nullptr) {
-        return mailbox_.try_mark_idle() ? detail::turn_result::idle
-                                         : detail::turn_result::runnable;
+        return this->mailbox_.try_mark_idle() ? detail::turn_result::idle
+                                               : detail::turn_result::runnable;
       }
-      if (is_close_sentinel(n)) {
-        finish(nullptr);
+      if (this->is_close_sentinel(n)) {
+        this->finish(nullptr);
         return detail::turn_result::stopped;
       }
       auto* m = static_cast<node_type*>(n);
@@ -94,51 +79,13 @@ class actor : public detail::actor_base {
         dispatch(m);
       } catch (...) {
         m->destroy_payload();
-        finish(std::current_exception());
+        this->finish(std::current_exception());
         return detail::turn_result::stopped;
       }
       m->destroy_payload();
     }
     return detail::turn_result::runnable;
   }
-
-  void drop_message(detail::mailbox_node* n) noexcept final {
-    auto* m = static_cast<node_type*>(n);
-    report_dead_letter(m->payload_type_info());
-    m->destroy_payload();
-  }
-  void free_node(detail::mailbox_node* n) noexcept final { node_type::deallocate(n); }
-  void on_stop_hook() final {
-    if constexpr (requires(Derived& d) { d.on_stop(); }) static_cast<Derived&>(*this).on_stop();
-  }
-  const std::type_info& actor_type() const noexcept final { return typeid(Derived); }
 };
-
-namespace detail {
-/// Constructs T and registers it with `core`; returns its first handle.
-template <class T, class... Args>
-typename T::handle spawn_on(runtime_core* core, Args&&... args) {
-  static_assert(std::is_base_of_v<actor_base, T>,
-                "troupe::spawn: T must derive from troupe::actor<T, Msgs...>");
-  T* a = new T(std::forward<Args>(args)...);
-  // The handle's reference, taken before registration makes the actor visible: from then
-  // on shutdown may close it, and it may stop and drop its life reference at once.
-  a->add_ref();
-  try {
-    register_spawned(core, a);
-  } catch (...) {
-    delete a;  // nobody else has seen it
-    throw;
-  }
-  if constexpr (T::starts_at_spawn) a->start_now();
-  return typename T::handle(adopt_tag{}, a);
-}
-}  // namespace detail
-
-template <class Derived, class... Msgs>
-template <class T, class... Args>
-typename T::handle actor<Derived, Msgs...>::spawn(Args&&... args) {
-  return detail::spawn_on<T>(core(), std::forward<Args>(args)...);
-}
 
 }  // namespace troupe

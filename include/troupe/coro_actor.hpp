@@ -48,16 +48,17 @@
 #include "troupe/detail/actor_base.hpp"
 #include "troupe/detail/message_node.hpp"
 #include "troupe/detail/node_pool.hpp"
+#include "troupe/detail/typed_actor.hpp"
 #include "troupe/error.hpp"
 #include "troupe/ref.hpp"
 
 namespace troupe {
 
 template <class Derived, class... Msgs>
-class coro_actor : public detail::actor_base {
+class coro_actor : public detail::typed_actor<Derived, Msgs...> {
+  using base = detail::typed_actor<Derived, Msgs...>;
+
  public:
-  static_assert(sizeof...(Msgs) > 0, "troupe::coro_actor needs at least one message type");
-  using handle = ref<Msgs...>;
   /// What recv() yields: the message itself, or std::variant<Msgs...> for several types.
   using message = typename detail::payload_of<Msgs...>::type;
   /// run() starts right after spawn, without waiting for a message.
@@ -99,28 +100,14 @@ class coro_actor : public detail::actor_base {
   coro_actor() noexcept = default;
   ~coro_actor() override {
     if (coro_) coro_.destroy();  // only if spawn failed or the actor never finished
-    detail::mailbox_node* d = mailbox_.dummy();
-    if (!mailbox_.is_stub(d)) free_retired(d);
   }
 
   /// Awaitable: the next message, in send order per sender. Throws troupe::actor_exit at
   /// the close sentinel. Only for use inside run().
   auto recv() noexcept { return recv_awaiter{this}; }
 
-  /// A handle to this actor.
-  handle self() noexcept {
-    add_ref();
-    return handle(detail::adopt_tag{}, this);
-  }
-
-  /// Spawns another actor on this actor's runtime.
-  template <class T, class... Args>
-  typename T::handle spawn(Args&&... args) {
-    return detail::spawn_on<T>(core(), std::forward<Args>(args)...);
-  }
-
  private:
-  using node_type = detail::message_node<Msgs...>;
+  using typename base::node_type;
 
   struct recv_awaiter {
     coro_actor* self;
@@ -134,10 +121,10 @@ class coro_actor : public detail::actor_base {
   bool take_next() noexcept {
     if (exiting_) return true;
     if (budget_left_ == 0) return false;
-    auto [n, retired] = mailbox_.pop();
-    free_retired(retired);
+    auto [n, retired] = this->mailbox_.pop();
+    this->free_retired(retired);
     if (n == nullptr) return false;
-    if (is_close_sentinel(n)) {
+    if (this->is_close_sentinel(n)) {
       exiting_ = true;
       return true;
     }
@@ -172,8 +159,8 @@ class coro_actor : public detail::actor_base {
       // Suspended in recv(): the mailbox was empty, or the batch is used up.
       if (budget_left_ == 0) return detail::turn_result::runnable;
       if (!take_next()) {
-        return mailbox_.try_mark_idle() ? detail::turn_result::idle
-                                         : detail::turn_result::runnable;
+        return this->mailbox_.try_mark_idle() ? detail::turn_result::idle
+                                               : detail::turn_result::runnable;
       }
       coro_.resume();
     }
@@ -196,20 +183,9 @@ class coro_actor : public detail::actor_base {
     if (current_ != nullptr) {  // taken but never handed over (run() ended first)
       std::exchange(current_, nullptr)->destroy_payload();
     }
-    finish(error);
+    this->finish(error);
     return detail::turn_result::stopped;
   }
-
-  void drop_message(detail::mailbox_node* n) noexcept final {
-    auto* m = static_cast<node_type*>(n);
-    report_dead_letter(m->payload_type_info());
-    m->destroy_payload();
-  }
-  void free_node(detail::mailbox_node* n) noexcept final { node_type::deallocate(n); }
-  void on_stop_hook() final {
-    if constexpr (requires(Derived& d) { d.on_stop(); }) static_cast<Derived&>(*this).on_stop();
-  }
-  const std::type_info& actor_type() const noexcept final { return typeid(Derived); }
 
   // Consumer only (the worker running the turn).
   std::coroutine_handle<typename task::promise_type> coro_;

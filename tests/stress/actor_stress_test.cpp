@@ -28,7 +28,11 @@
 
 #include "troupe/troupe.hpp"
 
+#include "support/troupe_test_support.hpp"
+
 namespace {
+
+using troupe::test::shutdown_and_expect_accounting;
 
 #if defined(__SANITIZE_THREAD__)
 constexpr int kProducers = 3;
@@ -66,15 +70,6 @@ std::uint64_t mix(std::uint64_t x) {
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
   return x ^ (x >> 31);
-}
-
-void shutdown_and_expect_accounting(troupe::runtime& rt) {
-  rt.shutdown();
-  const troupe::runtime_stats s = rt.stats();
-  EXPECT_EQ(s.sent, s.handled + s.dead_lettered)
-      << "accounting identity broken: sent=" << s.sent << " handled=" << s.handled
-      << " dead_lettered=" << s.dead_lettered;
-  EXPECT_EQ(s.spawned, s.stopped) << "every spawned actor must have stopped after shutdown";
 }
 
 // ---- the forwarding mesh ---------------------------------------------------------------------

@@ -30,7 +30,11 @@
 
 #include "troupe/troupe.hpp"
 
+#include "support/troupe_test_support.hpp"
+
 namespace {
+
+using troupe::test::shutdown_and_expect_accounting;
 
 // kScale multiplies message counts; kRounds is how many fresh races each test runs (each
 // round a new runtime, new threads and a new derived seed).
@@ -67,11 +71,6 @@ void expect_identity(const troupe::runtime_stats& s) {
       << "accounting identity broken: sent=" << s.sent << " handled=" << s.handled
       << " dead_lettered=" << s.dead_lettered;
   EXPECT_EQ(s.spawned, s.stopped) << "every spawned actor must have stopped after shutdown";
-}
-
-void shutdown_and_expect_accounting(troupe::runtime& rt) {
-  rt.shutdown();
-  expect_identity(rt.stats());
 }
 
 void wait_until(const std::atomic<int>& v, int at_least) {

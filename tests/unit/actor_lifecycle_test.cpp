@@ -18,16 +18,11 @@
 
 #include "troupe/troupe.hpp"
 
+#include "support/troupe_test_support.hpp"
+
 namespace {
 
-void shutdown_and_expect_accounting(troupe::runtime& rt) {
-  rt.shutdown();
-  const troupe::runtime_stats s = rt.stats();
-  EXPECT_EQ(s.sent, s.handled + s.dead_lettered)
-      << "accounting identity broken: sent=" << s.sent << " handled=" << s.handled
-      << " dead_lettered=" << s.dead_lettered;
-  EXPECT_EQ(s.spawned, s.stopped) << "every spawned actor must have stopped after shutdown";
-}
+using troupe::test::shutdown_and_expect_accounting;
 
 // The lifecycle tests run with 1, 2 and 4 workers (more workers than the machine's cores
 // is deliberate: it forces preemption inside the runtime's critical windows).

@@ -14,22 +14,12 @@
 
 #include <troupe/troupe.hpp>
 
+#include "support/troupe_test_support.hpp"
+
 namespace {
 
-troupe::runtime_config with_workers(unsigned n, unsigned batch = 64) {
-  troupe::runtime_config c;
-  c.workers = n;
-  c.batch = batch;
-  return c;
-}
-
-void expect_identity(troupe::runtime& rt) {
-  rt.shutdown();
-  const auto s = rt.stats();
-  EXPECT_EQ(s.sent, s.handled + s.dead_lettered)
-      << "sent=" << s.sent << " handled=" << s.handled << " dead=" << s.dead_lettered;
-  EXPECT_EQ(s.spawned, s.stopped);
-}
+using troupe::test::with_workers;
+using troupe::test::shutdown_and_expect_accounting;
 
 class CoroActor : public ::testing::TestWithParam<unsigned> {};
 
@@ -49,7 +39,7 @@ TEST_P(CoroActor, RunStartsAtSpawnWithoutWaitingForAMessage) {
   std::latch started(1);
   auto a = rt.spawn<Starter>(&started);
   started.wait();  // would hang if run() waited for a first message
-  expect_identity(rt);
+  shutdown_and_expect_accounting(rt);
 }
 
 // ---- order and exactly-once -----------------------------------------------------------
@@ -101,7 +91,7 @@ TEST_P(CoroActor, MessagesFromEachSenderArriveOnceAndInOrder) {
   rt.shutdown();
   EXPECT_EQ(rt.stats().handled, std::uint64_t{kSenders} * kPerSender);
   EXPECT_EQ(rt.stats().dead_lettered, 0u);
-  expect_identity(rt);
+  shutdown_and_expect_accounting(rt);
 }
 
 // ---- closing --------------------------------------------------------------------------
@@ -149,7 +139,7 @@ TEST_P(CoroActor, CloseThrowsActorExitAfterEverythingSentBeforeIt) {
   rt.shutdown();
   EXPECT_EQ(rt.stats().dead_lettered, 1u);
   EXPECT_EQ(rt.stats().failed, 0u);
-  expect_identity(rt);
+  shutdown_and_expect_accounting(rt);
 }
 
 TEST_P(CoroActor, CloseBeforeTheFirstRecvEndsRunCleanly) {
@@ -160,7 +150,7 @@ TEST_P(CoroActor, CloseBeforeTheFirstRecvEndsRunCleanly) {
   a.join();
   EXPECT_TRUE(l.got.empty());
   EXPECT_EQ(l.exits_seen, 1);
-  expect_identity(rt);
+  shutdown_and_expect_accounting(rt);
 }
 
 struct LetsExitEscape : troupe::coro_actor<LetsExitEscape, int> {
@@ -181,7 +171,7 @@ TEST_P(CoroActor, ActorExitEscapingRunIsANormalStop) {
   rt.shutdown();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(rt.stats().failed, 0u);
-  expect_identity(rt);
+  shutdown_and_expect_accounting(rt);
 }
 
 TEST_P(CoroActor, ShutdownClosesACoroutineActorNobodyClosed) {
@@ -192,7 +182,7 @@ TEST_P(CoroActor, ShutdownClosesACoroutineActorNobodyClosed) {
   rt.shutdown();
   EXPECT_EQ(l.exits_seen, 1);
   EXPECT_TRUE(a.stopped());
-  expect_identity(rt);
+  shutdown_and_expect_accounting(rt);
 }
 
 // ---- returning early and failing -----------------------------------------------------
@@ -225,7 +215,7 @@ TEST_P(CoroActor, ReturningFromRunStopsTheActorAndTheRestAreDeadLetters) {
   EXPECT_EQ(rt.stats().dead_lettered, 4u);
   EXPECT_EQ(dead_to_it.load(), 4);
   EXPECT_EQ(rt.stats().failed, 0u);
-  expect_identity(rt);
+  shutdown_and_expect_accounting(rt);
 }
 
 struct Thrower : troupe::coro_actor<Thrower, int> {
@@ -276,7 +266,7 @@ TEST_P(CoroActor, AnExceptionFromRunIsAFailureThatStopsOnlyThisActor) {
   EXPECT_EQ(rt.stats().failed, 1u);
   // Thrower took 0..3 (4 handled), 4..9 are dead letters.
   EXPECT_EQ(rt.stats().dead_lettered, 6u);
-  expect_identity(rt);
+  shutdown_and_expect_accounting(rt);
 }
 
 // ---- several message types, fairness, conversation ------------------------------------
@@ -313,7 +303,7 @@ TEST_P(CoroActor, SeveralMessageTypesArriveAsAVariantInSendOrder) {
   m.close();
   m.join();
   EXPECT_EQ(out, (std::vector<std::string>{"ping 1", "pong a", "ping 2"}));
-  expect_identity(rt);
+  shutdown_and_expect_accounting(rt);
 }
 
 struct Spinner : troupe::coro_actor<Spinner, int> {
@@ -359,7 +349,7 @@ TEST(CoroActorFairness, ACoroutineWithAFullMailboxYieldsItsWorkerAfterItsBatch) 
   s.join();
   EXPECT_TRUE(other_ran.load());
   EXPECT_LT(taken_before.load(), 10'000) << "the coroutine never yielded its worker";
-  expect_identity(rt);
+  shutdown_and_expect_accounting(rt);
 }
 
 struct Question {
@@ -402,7 +392,7 @@ TEST_P(CoroActor, TwoCoroutineActorsHoldAConversation) {
   client.join();
   server.join();
   EXPECT_EQ(sum.load(), 2L * kRounds * (kRounds + 1) / 2);
-  expect_identity(rt);
+  shutdown_and_expect_accounting(rt);
 }
 
 TEST(CoroActorErrors, SpawnAfterShutdownThrowsAndNeverStartsRun) {

@@ -17,22 +17,12 @@
 
 #include "troupe/troupe.hpp"
 
+#include "support/troupe_test_support.hpp"
+
 namespace {
 
-troupe::runtime_config with_workers(unsigned n) {
-  troupe::runtime_config c;
-  c.workers = n;
-  return c;
-}
-
-void shutdown_and_expect_accounting(troupe::runtime& rt) {
-  rt.shutdown();
-  const troupe::runtime_stats s = rt.stats();
-  EXPECT_EQ(s.sent, s.handled + s.dead_lettered)
-      << "accounting identity broken: sent=" << s.sent << " handled=" << s.handled
-      << " dead_lettered=" << s.dead_lettered;
-  EXPECT_EQ(s.spawned, s.stopped) << "every spawned actor must have stopped after shutdown";
-}
+using troupe::test::with_workers;
+using troupe::test::shutdown_and_expect_accounting;
 
 // Collects what the runtime's hooks report. The hooks may run on any thread.
 struct Hooks {

@@ -10,20 +10,12 @@
 
 #include <troupe/troupe.hpp>
 
+#include "support/troupe_test_support.hpp"
+
 namespace {
 
-troupe::runtime_config with_workers(unsigned n) {
-  troupe::runtime_config c;
-  c.workers = n;
-  return c;
-}
-
-void expect_identity(troupe::runtime& rt) {
-  rt.shutdown();
-  const auto s = rt.stats();
-  EXPECT_EQ(s.sent, s.handled + s.dead_lettered);
-  EXPECT_EQ(s.spawned, s.stopped);
-}
+using troupe::test::with_workers;
+using troupe::test::shutdown_and_expect_accounting;
 
 struct Note {
   std::string text;
@@ -86,7 +78,7 @@ TEST_P(SendOutbox, BatchedSendsStayAheadOfAMessageTheyCausallyPrecede) {
     log.close();
     log.join();
     ASSERT_EQ(out, (std::vector<std::string>{"1", "2", "3", "via relay: 4"})) << "round " << round;
-    expect_identity(rt);
+    shutdown_and_expect_accounting(rt);
   }
 }
 
@@ -116,7 +108,7 @@ TEST_P(SendOutbox, CloseFromAHandlerLandsBehindItsBatchedSends) {
   for (int i = 0; i < 1000; ++i) EXPECT_EQ(out[static_cast<std::size_t>(i)], std::to_string(i));
   rt.shutdown();
   EXPECT_EQ(rt.stats().dead_lettered, 0u);
-  expect_identity(rt);
+  shutdown_and_expect_accounting(rt);
 }
 
 // Across runtimes: a handler batches notes to a local log, then sends to an actor of
@@ -137,7 +129,7 @@ TEST_P(SendOutbox, ASendToAnotherRuntimeFlushesEarlierBatchedSendsFirst) {
     log.join();
     ASSERT_EQ(out, (std::vector<std::string>{"1", "2", "3", "via relay: 4"})) << "round " << round;
     other.shutdown();
-    expect_identity(rt);
+    shutdown_and_expect_accounting(rt);
   }
 }
 

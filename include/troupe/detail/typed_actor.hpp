@@ -1,0 +1,84 @@
+// troupe/detail/typed_actor.hpp — what every typed actor kind shares: its handle type, the
+// mailbox node type for its message list, self() and spawn(), and the type-specific hooks
+// that actor_base calls (drop a dead letter, free a node, on_stop, the type's name).
+// Event actors (troupe::actor) and coroutine actors (troupe::coro_actor) derive from it and
+// add only their run_turn(). Installed because they do; not API.
+#pragma once
+
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+#include "troupe/detail/actor_base.hpp"
+#include "troupe/detail/message_node.hpp"
+#include "troupe/ref.hpp"
+
+namespace troupe::detail {
+
+template <class Derived, class... Msgs>
+class typed_actor : public actor_base {
+ public:
+  static_assert(sizeof...(Msgs) > 0, "a troupe actor needs at least one message type");
+  /// The handle type spawn() returns for this actor.
+  using handle = ref<Msgs...>;
+
+ protected:
+  using node_type = message_node<Msgs...>;
+
+  typed_actor() noexcept = default;
+  ~typed_actor() override {
+    // The last node taken is still the mailbox's dummy; it is ours to free.
+    mailbox_node* d = mailbox_.dummy();
+    if (!mailbox_.is_stub(d)) free_retired(d);
+  }
+
+  /// A handle to this actor, e.g. to send to itself or to hand to another actor.
+  handle self() noexcept {
+    add_ref();
+    return handle(adopt_tag{}, this);
+  }
+
+  /// Spawns another actor on this actor's runtime.
+  template <class T, class... Args>
+  typename T::handle spawn(Args&&... args);
+
+ private:
+  void drop_message(mailbox_node* n) noexcept final {
+    auto* m = static_cast<node_type*>(n);
+    report_dead_letter(m->payload_type_info());
+    m->destroy_payload();
+  }
+  void free_node(mailbox_node* n) noexcept final { node_type::deallocate(n); }
+  void on_stop_hook() final {
+    if constexpr (requires(Derived& d) { d.on_stop(); }) static_cast<Derived&>(*this).on_stop();
+  }
+  const std::type_info& actor_type() const noexcept final { return typeid(Derived); }
+};
+
+/// Constructs T and registers it with `core`; returns its first handle.
+template <class T, class... Args>
+typename T::handle spawn_on(runtime_core* core, Args&&... args) {
+  static_assert(std::is_base_of_v<actor_base, T>,
+                "troupe::spawn: T must derive from troupe::actor<T, Msgs...> or "
+                "troupe::coro_actor<T, Msgs...>");
+  T* a = new T(std::forward<Args>(args)...);
+  // The handle's reference, taken before registration makes the actor visible: from then
+  // on shutdown may close it, and it may stop and drop its life reference at once.
+  a->add_ref();
+  try {
+    register_spawned(core, a);
+  } catch (...) {
+    delete a;  // nobody else has seen it
+    throw;
+  }
+  if constexpr (T::starts_at_spawn) a->start_now();
+  return typename T::handle(adopt_tag{}, a);
+}
+
+template <class Derived, class... Msgs>
+template <class T, class... Args>
+typename T::handle typed_actor<Derived, Msgs...>::spawn(Args&&... args) {
+  return spawn_on<T>(core(), std::forward<Args>(args)...);
+}
+
+}  // namespace troupe::detail
