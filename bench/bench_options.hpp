@@ -38,8 +38,8 @@
 namespace bench {
 
 struct options {
-  unsigned workers = 0;    // 0: one per hardware thread (the runtime's default)
-  double scale = 1.0;      // workload multiplier, profiling only
+  unsigned workers = 0;  // 0: one per hardware thread (the runtime's default)
+  double scale = 1.0;    // workload multiplier, profiling only
   unsigned timeout_s = 120;
 };
 
@@ -58,8 +58,7 @@ inline bool take_value(std::string_view arg, std::string_view name, std::string_
   return true;
 }
 [[noreturn]] inline void bad_option(std::string_view arg) {
-  std::fprintf(stderr, "bench: invalid option '%.*s'\n", static_cast<int>(arg.size()),
-               arg.data());
+  std::fprintf(stderr, "bench: invalid option '%.*s'\n", static_cast<int>(arg.size()), arg.data());
   std::exit(2);
 }
 }  // namespace detail
@@ -125,9 +124,9 @@ inline bool check_stats(benchmark::State& state, const troupe::runtime_stats& s,
                    u(s.handled) + " + dead_lettered " + u(s.dead_lettered)) &&
          check(state, s.dead_lettered == 0,
                std::string(bench_name) + ": " + u(s.dead_lettered) + " dead letters") &&
-         check(state, s.handled == handled,
-               std::string(bench_name) + ": handled " + u(s.handled) + ", expected " +
-                   u(handled)) &&
+         check(
+             state, s.handled == handled,
+             std::string(bench_name) + ": handled " + u(s.handled) + ", expected " + u(handled)) &&
          check(state, s.failed == 0, std::string(bench_name) + ": an actor failed");
 }
 

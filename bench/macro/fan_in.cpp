@@ -90,9 +90,9 @@ void BM_FanIn(benchmark::State& state) {
     rt.shutdown();
     if (!bench::check(state, t.count == total, "BM_FanIn: wrong message count") ||
         !bench::check(state, t.sum == expected_sum, "BM_FanIn: wrong sum of sequence numbers") ||
-        !bench::check(state, t.out_of_order == 0,
-                      "BM_FanIn: " + std::to_string(t.out_of_order) +
-                          " messages out of per-sender order") ||
+        !bench::check(
+            state, t.out_of_order == 0,
+            "BM_FanIn: " + std::to_string(t.out_of_order) + " messages out of per-sender order") ||
         !bench::check_stats(state, rt.stats(), total + continues, "BM_FanIn")) {
       break;
     }

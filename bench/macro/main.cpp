@@ -16,8 +16,8 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
 
-  const unsigned workers = bench::opts().workers != 0 ? bench::opts().workers
-                                                      : std::thread::hardware_concurrency();
+  const unsigned workers =
+      bench::opts().workers != 0 ? bench::opts().workers : std::thread::hardware_concurrency();
   benchmark::AddCustomContext("troupe_workers", std::to_string(workers));
   if (bench::opts().scale != 1.0) {
     benchmark::AddCustomContext("troupe_scale", std::to_string(bench::opts().scale));

@@ -84,9 +84,9 @@ void BM_Skynet(benchmark::State& state) {
 
     rt.shutdown();
     const troupe::runtime_stats s = rt.stats();
-    if (!bench::check(state, sum == expected,
-                      "BM_Skynet: sum " + std::to_string(sum) + ", expected " +
-                          std::to_string(expected)) ||
+    if (!bench::check(
+            state, sum == expected,
+            "BM_Skynet: sum " + std::to_string(sum) + ", expected " + std::to_string(expected)) ||
         !bench::check(state, s.spawned == actors && s.stopped == actors,
                       "BM_Skynet: spawned " + std::to_string(s.spawned) + ", stopped " +
                           std::to_string(s.stopped) + ", expected " + std::to_string(actors)) ||

@@ -145,12 +145,10 @@ void BM_SpawnIdle(benchmark::State& state) {
   }
   rt.shutdown();  // after the timed loop
   const troupe::runtime_stats s = rt.stats();
-  bench::check(state,
-               s.spawned == static_cast<std::uint64_t>(state.iterations()) &&
-                   s.stopped == s.spawned,
-               "BM_SpawnIdle: spawned " + std::to_string(s.spawned) + ", stopped " +
-                   std::to_string(s.stopped) + ", expected " +
-                   std::to_string(state.iterations()));
+  bench::check(
+      state, s.spawned == static_cast<std::uint64_t>(state.iterations()) && s.stopped == s.spawned,
+      "BM_SpawnIdle: spawned " + std::to_string(s.spawned) + ", stopped " +
+          std::to_string(s.stopped) + ", expected " + std::to_string(state.iterations()));
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 

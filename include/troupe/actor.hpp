@@ -47,7 +47,9 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
   using typename base::node_type;
 
   template <class M>
-  static constexpr bool handles = requires(Derived& d, M&& m) { d.on(std::move(m)); };
+  static constexpr bool handles = requires(Derived& d, M&& m) {
+    d.on(std::move(m));
+  };
 
   void dispatch(node_type* n) {
     static_assert((handles<Msgs> && ...),
@@ -67,7 +69,7 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
       this->free_retired(retired);
       if (n == nullptr) {
         return this->mailbox_.try_mark_idle() ? detail::turn_result::idle
-                                               : detail::turn_result::runnable;
+                                              : detail::turn_result::runnable;
       }
       if (this->is_close_sentinel(n)) {
         this->finish(nullptr);

@@ -77,9 +77,7 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       void return_void() noexcept {}
       void unhandled_exception() noexcept { error = std::current_exception(); }
       static void* operator new(std::size_t n) { return detail::pool_allocate(n); }
-      static void operator delete(void* p, std::size_t n) noexcept {
-        detail::pool_release(p, n);
-      }
+      static void operator delete(void* p, std::size_t n) noexcept { detail::pool_release(p, n); }
     };
     task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
     task(const task&) = delete;
@@ -160,7 +158,7 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       if (budget_left_ == 0) return detail::turn_result::runnable;
       if (!take_next()) {
         return this->mailbox_.try_mark_idle() ? detail::turn_result::idle
-                                               : detail::turn_result::runnable;
+                                              : detail::turn_result::runnable;
       }
       coro_.resume();
     }
@@ -189,10 +187,10 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
 
   // Consumer only (the worker running the turn).
   std::coroutine_handle<typename task::promise_type> coro_;
-  node_type* current_ = nullptr;   // taken by take_next(), not yet handed to run()
+  node_type* current_ = nullptr;  // taken by take_next(), not yet handed to run()
   std::uint64_t* handled_ = nullptr;
   unsigned budget_left_ = 0;
-  bool exiting_ = false;           // the close sentinel was taken
+  bool exiting_ = false;  // the close sentinel was taken
 };
 
 }  // namespace troupe

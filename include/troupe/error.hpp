@@ -21,9 +21,7 @@ class error : public std::logic_error {
 /// normally (it is not reported as a failure). Every later recv() throws it again.
 class actor_exit : public std::exception {
  public:
-  const char* what() const noexcept override {
-    return "troupe::actor_exit: the actor was closed";
-  }
+  const char* what() const noexcept override { return "troupe::actor_exit: the actor was closed"; }
 };
 
 }  // namespace troupe

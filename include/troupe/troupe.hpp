@@ -1,12 +1,12 @@
 // troupe/troupe.hpp — everything a user of troupe needs.
 #pragma once
 
-#include "troupe/actor.hpp"    // IWYU pragma: export
-#include "troupe/coro_actor.hpp"  // IWYU pragma: export
-#include "troupe/error.hpp"    // IWYU pragma: export
-#include "troupe/ref.hpp"      // IWYU pragma: export
-#include "troupe/result.hpp"  // IWYU pragma: export
-#include "troupe/runtime.hpp"  // IWYU pragma: export
-#include "troupe/stats.hpp"    // IWYU pragma: export
+#include "troupe/actor.hpp"         // IWYU pragma: export
+#include "troupe/coro_actor.hpp"    // IWYU pragma: export
+#include "troupe/error.hpp"         // IWYU pragma: export
+#include "troupe/ref.hpp"           // IWYU pragma: export
+#include "troupe/result.hpp"        // IWYU pragma: export
+#include "troupe/runtime.hpp"       // IWYU pragma: export
+#include "troupe/stats.hpp"         // IWYU pragma: export
 #include "troupe/tagged_actor.hpp"  // IWYU pragma: export
 #include "troupe/task_worker.hpp"   // IWYU pragma: export

@@ -79,8 +79,8 @@ class ws_deque {
     if (t == b) {
       // Last item: race the thieves for it through top_ (INV-DEQUE-1).
       // seq_cst: totally ordered with the thieves' CAS on top_; relaxed on failure.
-      const bool won = top_.compare_exchange_strong(t, t + 1, memory_order_seq_cst,
-                                                    memory_order_relaxed);
+      const bool won =
+          top_.compare_exchange_strong(t, t + 1, memory_order_seq_cst, memory_order_relaxed);
       bottom_.store(b + 1, memory_order_relaxed);
       return won;
     }

@@ -1,10 +1,10 @@
 // runtime/mem/node_pool.cpp — the slow paths of the per-thread node pool
 // (include/troupe/detail/node_pool.hpp): cache misses, overflow, and returning a thread's
 // cached blocks when it exits.
+#include "troupe/detail/node_pool.hpp"
+
 #include <cstddef>
 #include <new>
-
-#include "troupe/detail/node_pool.hpp"
 
 namespace troupe::detail {
 namespace {

@@ -16,9 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "troupe/troupe.hpp"
-
 #include "support/troupe_test_support.hpp"
+#include "troupe/troupe.hpp"
 
 namespace {
 

@@ -9,17 +9,16 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <troupe/troupe.hpp>
 #include <variant>
 #include <vector>
-
-#include <troupe/troupe.hpp>
 
 #include "support/troupe_test_support.hpp"
 
 namespace {
 
-using troupe::test::with_workers;
 using troupe::test::shutdown_and_expect_accounting;
+using troupe::test::with_workers;
 
 class CoroActor : public ::testing::TestWithParam<unsigned> {};
 

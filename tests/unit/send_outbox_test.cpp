@@ -6,16 +6,15 @@
 
 #include <atomic>
 #include <string>
-#include <vector>
-
 #include <troupe/troupe.hpp>
+#include <vector>
 
 #include "support/troupe_test_support.hpp"
 
 namespace {
 
-using troupe::test::with_workers;
 using troupe::test::shutdown_and_expect_accounting;
+using troupe::test::with_workers;
 
 struct Note {
   std::string text;

@@ -15,14 +15,13 @@
 #include <utility>
 #include <vector>
 
-#include "troupe/troupe.hpp"
-
 #include "support/troupe_test_support.hpp"
+#include "troupe/troupe.hpp"
 
 namespace {
 
-using troupe::test::with_workers;
 using troupe::test::shutdown_and_expect_accounting;
+using troupe::test::with_workers;
 
 struct Add {
   long n;

@@ -71,7 +71,7 @@ struct message_node final : mailbox_node {
     if constexpr (pooled) {
       pool_release(self, sizeof(message_node));
     } else {
-      ::operator delete(self, std::align_val_t{alignof(message_node)});
+      ::operator delete (self, std::align_val_t{alignof(message_node)});
     }
   }
 
@@ -81,7 +81,7 @@ struct message_node final : mailbox_node {
     if constexpr (pooled) {
       return pool_allocate(sizeof(message_node));
     } else {
-      return ::operator new(sizeof(message_node), std::align_val_t{alignof(message_node)});
+      return ::operator new (sizeof(message_node), std::align_val_t{alignof(message_node)});
     }
   }
 };

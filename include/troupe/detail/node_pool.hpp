@@ -41,7 +41,7 @@ struct pool_thread_cache {
 // thread-exit cleanup is a separate object armed on first use (arm_pool_cleanup).
 constinit inline thread_local pool_thread_cache tls_pool{};
 
-void* pool_allocate_slow(std::size_t bytes);               // cache miss: ::operator new
+void* pool_allocate_slow(std::size_t bytes);                  // cache miss: ::operator new
 void pool_release_slow(void* p, std::size_t bytes) noexcept;  // overflow or first use
 void arm_pool_cleanup() noexcept;
 

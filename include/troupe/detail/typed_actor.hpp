@@ -50,7 +50,7 @@ class typed_actor : public actor_base {
   }
   void free_node(mailbox_node* n) noexcept final { node_type::deallocate(n); }
   void on_stop_hook() final {
-    if constexpr (requires(Derived& d) { d.on_stop(); }) static_cast<Derived&>(*this).on_stop();
+    if constexpr (requires(Derived & d) { d.on_stop(); }) static_cast<Derived&>(*this).on_stop();
   }
   const std::type_info& actor_type() const noexcept final { return typeid(Derived); }
 };
