@@ -25,27 +25,15 @@ void actor_base::enqueue(mailbox_node* n) noexcept {
     if (worker* other = tls_current_worker) other->flush_outbox();
     core_->count_external_sent();
   }
-  if (!mailbox_.push(n)) return;  // someone else owns consumption (INV-MAILBOX-3)
-  // We won the idle→non-empty transition: the actor is ours to schedule or drain.
-  // relaxed: push()'s acquire exchange synchronized with the release CAS in try_mark_idle(),
-  // which finish() runs after setting `stopped`, so a stopped actor is seen as stopped.
-  if ((state_.load(memory_order_relaxed) & actor_state::stopped) != 0) {
-    drain_stopped();
-  } else if (w != nullptr) {
-    w->schedule_local(this);
-  } else {
-    core_->inject_external(this);
-  }
+  if (mailbox_.push(n)) became_runnable(w);  // else someone else owns it (INV-MAILBOX-3)
 }
 
 void actor_base::enqueue_chain(mailbox_node* first, mailbox_node* last, worker& w) noexcept {
-  if (!mailbox_.push_chain(first, last)) return;
-  // relaxed: as in enqueue().
-  if ((state_.load(memory_order_relaxed) & actor_state::stopped) != 0) {
-    drain_stopped();
-  } else {
-    w.schedule_local(this);
-  }
+  if (mailbox_.push_chain(first, last)) became_runnable(&w);
+}
+
+void actor_base::start_now() noexcept {
+  if (mailbox_.try_claim()) became_runnable(current_worker_of(core_));
 }
 
 void actor_base::close() noexcept {
@@ -58,14 +46,17 @@ void actor_base::close() noexcept {
   // The sentinel goes behind everything this thread sent before, including sends a
   // handler's outbox still holds.
   if (worker* w = tls_current_worker) w->flush_outbox();
-  if (mailbox_.push(&close_node_)) became_runnable();
+  if (mailbox_.push(&close_node_)) became_runnable(current_worker_of(core_));
 }
 
-void actor_base::became_runnable() noexcept {
-  // relaxed: as in enqueue(), the winning push synchronized with the last try_mark_idle().
+void actor_base::became_runnable(worker* w) noexcept {
+  // We won the idle→non-empty transition: the actor is ours to schedule or drain.
+  // relaxed: the winning push's acquire exchange synchronized with the release CAS in
+  // try_mark_idle(), which finish() runs after setting `stopped`, so a stopped actor is
+  // seen as stopped.
   if ((state_.load(memory_order_relaxed) & actor_state::stopped) != 0) {
     drain_stopped();
-  } else if (worker* w = current_worker_of(core_)) {
+  } else if (w != nullptr) {
     w->schedule_local(this);
   } else {
     core_->inject_external(this);

@@ -96,13 +96,6 @@ class idle_protocol {
     }
   }
 
-  std::uint32_t searching_now() const noexcept {
-    return searching(state_.load(memory_order_relaxed));
-  }
-  std::uint32_t sleeping_now() const noexcept {
-    return sleeping(state_.load(memory_order_relaxed));
-  }
-
  private:
   static constexpr std::uint64_t one_sleeper = std::uint64_t{1} << 32;
   static std::uint32_t searching(std::uint64_t s) noexcept { return static_cast<std::uint32_t>(s); }

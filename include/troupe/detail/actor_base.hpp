@@ -80,9 +80,7 @@ class actor_base {
   void close() noexcept;
   /// Schedules a fresh actor without a message, for actors whose body starts running at
   /// spawn (coroutine and blocking actors). No-op if a send already scheduled it.
-  void start_now() noexcept {
-    if (mailbox_.try_claim()) became_runnable();
-  }
+  void start_now() noexcept;
   /// Blocks a non-worker thread until the actor has stopped and finished stopping (its
   /// failure reported, its leftover messages dead-lettered).
   void join();
@@ -121,7 +119,9 @@ class actor_base {
   friend class actor_registry;
 
   void drain_stopped() noexcept;
-  void became_runnable() noexcept;
+  /// After winning the idle→non-empty transition: drain if stopped, else schedule on `w`
+  /// (this runtime's worker running the caller, or nullptr: the injection queue).
+  void became_runnable(worker* w) noexcept;
 
   runtime_core* core_ = nullptr;
   atomic<std::uint32_t> refs_{1};  // the life reference
