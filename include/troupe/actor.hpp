@@ -64,12 +64,18 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
   }
 
   detail::turn_result run_turn(unsigned budget, std::uint64_t& handled) noexcept final {
+    // Side notifications (ask() continuations) first: they may be what woke us.
+    if (this->mailbox_.signalled()) {
+      if (auto e = this->serve_side()) return fail(std::move(e));
+    }
     for (unsigned i = 0; i < budget; ++i) {
       auto [n, retired] = this->mailbox_.pop();
       this->free_retired(retired);
       if (n == nullptr) {
-        return this->mailbox_.try_mark_idle() ? detail::turn_result::idle
-                                              : detail::turn_result::runnable;
+        if (this->mailbox_.try_mark_idle()) return detail::turn_result::idle;
+        if (!this->mailbox_.signalled()) return detail::turn_result::runnable;  // a push
+        if (auto e = this->serve_side()) return fail(std::move(e));
+        continue;
       }
       if (this->is_close_sentinel(n)) {
         this->finish(nullptr);
@@ -81,12 +87,16 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
         dispatch(m);
       } catch (...) {
         m->destroy_payload();
-        this->finish(std::current_exception());
-        return detail::turn_result::stopped;
+        return fail(std::current_exception());
       }
       m->destroy_payload();
     }
     return detail::turn_result::runnable;
+  }
+
+  detail::turn_result fail(std::exception_ptr e) noexcept {
+    this->finish(std::move(e));
+    return detail::turn_result::stopped;
   }
 };
 

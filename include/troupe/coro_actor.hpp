@@ -157,8 +157,10 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       // Suspended in recv(): the mailbox was empty, or the batch is used up.
       if (budget_left_ == 0) return detail::turn_result::runnable;
       if (!take_next()) {
-        return this->mailbox_.try_mark_idle() ? detail::turn_result::idle
-                                              : detail::turn_result::runnable;
+        if (this->mailbox_.try_mark_idle()) return detail::turn_result::idle;
+        if (!this->mailbox_.signalled()) return detail::turn_result::runnable;  // a push
+        if (auto e = this->serve_side()) return stop(std::move(e));
+        continue;
       }
       coro_.resume();
     }

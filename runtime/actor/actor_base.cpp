@@ -4,6 +4,7 @@
 #include "troupe/detail/actor_base.hpp"
 
 #include <cassert>
+#include <utility>
 
 #include "sched/runtime_core.hpp"
 #include "sched/worker.hpp"
@@ -34,6 +35,51 @@ void actor_base::enqueue_chain(mailbox_node* first, mailbox_node* last, worker& 
 
 void actor_base::start_now() noexcept {
   if (mailbox_.try_claim()) became_runnable(current_worker_of(core_));
+}
+
+void actor_base::post(side_node* n) noexcept {
+  // relaxed: only a first guess for the CAS below.
+  side_node* top = side_.load(memory_order_relaxed);
+  do {
+    n->next = top;
+    // release: publishes *n to take_side()'s acquire exchange. relaxed on failure: retry.
+  } while (!side_.compare_exchange_weak(top, n, memory_order_release, memory_order_relaxed));
+  if (mailbox_.signal()) became_runnable(current_worker_of(core_));
+}
+
+side_node* actor_base::take_side() noexcept {
+  // acquire: pairs with post()'s release CAS; every node taken is fully written.
+  side_node* list = side_.exchange(nullptr, memory_order_acquire);
+  side_node* oldest_first = nullptr;
+  while (list != nullptr) {
+    side_node* n = std::exchange(list, list->next);
+    n->next = std::exchange(oldest_first, n);
+  }
+  return oldest_first;
+}
+
+void actor_base::discard_side(side_node* list, actor_base& a) noexcept {
+  while (list != nullptr) {
+    side_node* n = std::exchange(list, list->next);
+    n->handle(n, a, false);
+  }
+}
+
+std::exception_ptr actor_base::serve_side() noexcept {
+  // The bit first, then the list: a post() after our exchange sets the bit again, so the
+  // next try_mark_idle() fails and we come back (INV-MAILBOX-6).
+  if (!mailbox_.clear_signal()) return nullptr;
+  side_node* list = take_side();
+  while (list != nullptr) {
+    side_node* n = std::exchange(list, list->next);
+    try {
+      n->handle(n, *this, true);
+    } catch (...) {
+      discard_side(list, *this);
+      return std::current_exception();
+    }
+  }
+  return nullptr;
 }
 
 void actor_base::close() noexcept {
@@ -125,9 +171,18 @@ void actor_base::drain_stopped() noexcept {
       continue;
     }
     if (mailbox_.try_mark_idle()) break;  // after this, another sender may drain
+    if (mailbox_.clear_signal()) {        // a post() (INV-MAILBOX-6): discard what it posted
+      discard_side(take_side(), *this);
+      continue;
+    }
     cpu_relax();  // a push is half done (INV-MAILBOX-1): its link store is imminent
   }
   if (dropped != 0) core->count_dead_letters(dropped);
+}
+
+void actor_base::dead_letter(mailbox_node* n) noexcept {
+  drop_message(n);
+  core_->count_dead_letters(1);
 }
 
 void actor_base::report_dead_letter(const std::type_info& type) const noexcept {

@@ -120,6 +120,9 @@ void runtime_core::shutdown() {
   std::lock_guard lock(shutdown_mu_);
   if (shut_down_) return;
   registry_.close_all_and_wait();
+  // No actor is left to wait for a timeout; pending ask() timeouts of outside threads are
+  // discarded too (their requests were handled or dead-lettered, which settles the result).
+  timers_.stop();
   // Every actor has stopped, and a stopped actor is never scheduled again, so no work can
   // appear from here on: the workers may leave as soon as they find nothing to do.
   // seq_cst: pairs with the workers' re-check in the idle protocol (INV-IDLE-3).
@@ -127,6 +130,17 @@ void runtime_core::shutdown() {
   idle_.wake_all();
   for (auto& w : workers_) w->join();
   shut_down_ = true;
+}
+
+stack_pool& runtime_core::fiber_stacks(std::size_t size) {
+  const std::size_t rounded =
+      (size + stack_pool::page_size() - 1) / stack_pool::page_size() * stack_pool::page_size();
+  std::lock_guard lock(stacks_mu_);
+  for (auto& p : stack_pools_) {
+    if (p->stack_size() == rounded) return *p;
+  }
+  stack_pools_.push_back(std::make_unique<stack_pool>(stack_pool_config{.stack_size = rounded}));
+  return *stack_pools_.back();
 }
 
 runtime_stats runtime_core::stats() const {

@@ -16,8 +16,10 @@
 #include <vector>
 
 #include "actor/registry.hpp"
+#include "fiber/stack_pool.hpp"
 #include "sched/idle.hpp"
 #include "sched/worker.hpp"
+#include "timer/timer_service.hpp"
 #include "troupe/detail/actor_base.hpp"
 #include "troupe/runtime.hpp"
 #include "troupe/stats.hpp"
@@ -52,6 +54,12 @@ class runtime_core {
   void report_dead_letter(actor_id receiver, const std::type_info& type) const noexcept;
   void report_failure(const actor_base& a, std::exception_ptr error) const noexcept;
 
+  // ---- timers and fiber stacks ------------------------------------------------------------
+  timer_service& timers() noexcept { return timers_; }
+  /// The pool of stacks of `size` usable bytes (rounded up to pages), created at first use.
+  /// Pools live as long as the core, so they outlive every stack (INV-STACK-3).
+  stack_pool& fiber_stacks(std::size_t size);
+
   // ---- the runtime object ---------------------------------------------------------------
   void start();
   void shutdown();
@@ -77,6 +85,9 @@ class runtime_core {
   idle_protocol idle_;
   std::vector<std::unique_ptr<worker>> workers_;
   actor_registry registry_;
+  timer_service timers_;
+  std::mutex stacks_mu_;                                  // guards stack_pools_
+  std::vector<std::unique_ptr<stack_pool>> stack_pools_;  // one per stack size
   alignas(cache_line) atomic<std::uint64_t> external_sent_{0};
   alignas(cache_line) atomic<std::uint64_t> external_dead_lettered_{0};
   atomic<bool> stopping_{false};

@@ -19,8 +19,15 @@
 //   join_waiting  set by join() before it sleeps; finish() wakes waiters only if it is set,
 //                 so stopping an actor nobody joins costs no syscall.
 //
+// Side channel: notifications that must reach the actor's consumer without being messages
+// (a recv_for() timeout, a reply to ask()) are side_nodes. post() pushes one onto side_ (a
+// lock-free LIFO list) and then signals the mailbox (mpsc_mailbox::signal): if the actor was
+// idle that schedules it, otherwise the mailbox cannot go idle before the consumer has
+// called serve_side() (INV-MAILBOX-6). A stopped actor discards what is posted to it.
+//
 // Ownership (who may touch what):
 //   refs_, state_    any thread, atomically.
+//   side_            any thread (post, a CAS push); the consumer (serve_side, an exchange).
 //   mailbox_ head    any thread (push); the consumer (try_mark_idle).
 //   mailbox_ tail, close_node_ as dummy, the user's fields — the consumer only: the worker
 //                    running the turn, or a sender draining a stopped actor.
@@ -53,6 +60,17 @@ enum class turn_result {
   stopped,   ///< the actor stopped and was drained; the worker must not touch it again
 };
 
+class actor_base;
+
+/// A notification posted to an actor outside its mailbox (see "Side channel" above).
+struct side_node {
+  side_node* next = nullptr;
+  /// Serves the notification (run == true: on the consumer, inside the actor's turn; may
+  /// throw, which fails the actor like a throwing handler) or discards it (run == false:
+  /// the actor has stopped; must not throw). Either way it frees the node.
+  void (*handle)(side_node* self, actor_base& a, bool run) = nullptr;
+};
+
 class actor_base {
  public:
   actor_base(const actor_base&) = delete;
@@ -81,6 +99,9 @@ class actor_base {
   /// Schedules a fresh actor without a message, for actors whose body starts running at
   /// spawn (coroutine and blocking actors). No-op if a send already scheduled it.
   void start_now() noexcept;
+  /// Any thread holding a reference: posts `n` to the side channel; schedules the actor if
+  /// it was idle. On a stopped actor `n` is discarded (handle(n, a, false)), maybe at once.
+  void post(side_node* n) noexcept;
   /// Blocks a non-worker thread until the actor has stopped and finished stopping (its
   /// failure reported, its leftover messages dead-lettered).
   void join();
@@ -100,9 +121,16 @@ class actor_base {
   void free_retired(mailbox_node* n) noexcept {
     if (n != nullptr && n != &close_node_) free_node(n);
   }
+  /// Consumer: if the mailbox is signalled, serves every side node posted so far, in post
+  /// order. Returns what one of them threw (the rest are then discarded): the caller stops
+  /// the actor with it, as for a throwing handler.
+  std::exception_ptr serve_side() noexcept;
   /// Stops the actor (error == nullptr: by its close sentinel), drains what is left to dead
   /// letters and releases the life reference. The caller must not touch *this afterwards.
   void finish(std::exception_ptr error) noexcept;
+  /// Turns a message the actor took but never handled (a blocking actor's stash) into a
+  /// dead letter: reports and counts it and destroys its payload (the node is not freed).
+  void dead_letter(mailbox_node* n) noexcept;
   /// Reports one undeliverable message of `type` to the runtime's dead-letter callback.
   void report_dead_letter(const std::type_info& type) const noexcept;
 
@@ -119,6 +147,9 @@ class actor_base {
   friend class actor_registry;
 
   void drain_stopped() noexcept;
+  /// Takes the side list, oldest first.
+  side_node* take_side() noexcept;
+  static void discard_side(side_node* list, actor_base& a) noexcept;
   /// After winning the idle→non-empty transition: drain if stopped, else schedule on `w`
   /// (this runtime's worker running the caller, or nullptr: the injection queue).
   void became_runnable(worker* w) noexcept;
@@ -126,6 +157,7 @@ class actor_base {
   runtime_core* core_ = nullptr;
   atomic<std::uint32_t> refs_{1};  // the life reference
   atomic<std::uint32_t> state_{0};
+  atomic<side_node*> side_{nullptr};  // posted, not yet served; newest first
   mailbox_node close_node_;
   actor_base* reg_prev_ = nullptr;
   actor_base* reg_next_ = nullptr;

@@ -4,14 +4,17 @@
 // Design (Vyukov's intrusive MPSC queue with a stub node; the "empty" mark in the low bit
 // of head_ is the technique of Pony's messageq):
 //   * head_ is the producers' end: the most recently pushed node, plus bit 0 ("idle": the
-//     queue was found empty by its consumer and the actor is not scheduled).
+//     queue was found empty by its consumer and the actor is not scheduled) and bit 1
+//     ("signal": something outside the queue — a timer, a reply — wants the consumer's
+//     attention; see actor_base's side channel).
 //   * tail_ is the consumer's end: the last node taken, kept as the dummy that head_ may
 //     still point to. A node's memory can be reused only once it is no longer the dummy:
 //     pop() hands it back as `retired`.
 //
 // Roles:
 //   * push()            — any thread, wait-free: one exchange + one release store.
-//   * pop(), try_mark_idle() — the consumer only: the one thread that currently owns the
+//   * signal()          — any thread, lock-free: a CAS loop of at most a few rounds.
+//   * pop(), try_mark_idle(), clear_signal() — the consumer only: the one thread that owns the
 //     right to run the actor (a worker during the actor's turn, or a sender that drains a
 //     stopped actor). Ownership passes on exactly when push() returns true.
 //
@@ -32,6 +35,15 @@
 //                  onto freed memory (its predecessor is the dummy or still queued).
 //   INV-MAILBOX-5  Per producer, nodes are taken in push order (head_ exchanges are totally
 //                  ordered, and each producer's exchanges follow its program order).
+//   INV-MAILBOX-6  A signal() that does not claim the mailbox leaves it non-idle until the
+//                  consumer has seen it: it sets bit 1, which makes try_mark_idle()'s CAS
+//                  (expecting exactly tail_) fail until clear_signal() clears it. A push
+//                  whose exchange replaced a signalled head sets bit 1 again before its
+//                  link store, so the bit survives until the consumer clears it. A
+//                  consumer that calls clear_signal() when try_mark_idle() fails with
+//                  signalled() true, and then looks at what was signalled, cannot go idle
+//                  with a signal unseen. A signal() that finds the mailbox idle claims it
+//                  instead, like try_claim(), and sets bit 1 for the new consumer.
 //
 // What is NOT guaranteed: pop() may return nullptr while a push is half done (exchange done,
 // link not yet stored). try_mark_idle() then fails because head_ != tail_, so the consumer
@@ -66,7 +78,8 @@ class mpsc_mailbox {
     // `true` sees everything the previous consumer wrote (it is about to become consumer).
     const std::uintptr_t prev =
         head_.exchange(reinterpret_cast<std::uintptr_t>(n), memory_order_acq_rel);
-    auto* p = reinterpret_cast<mailbox_node*>(prev & ~idle_bit);
+    auto* p = reinterpret_cast<mailbox_node*>(prev & ~flag_bits);
+    keep_signal(prev);
     // release: publishes n (its payload) to the acquire load of next in pop(). After this
     // store the consumer may take n and, later, free it (INV-MAILBOX-4).
     p->next.store(n, memory_order_release);
@@ -82,7 +95,8 @@ class mpsc_mailbox {
     // acq_rel: as in push(); the release also publishes the chain's internal links.
     const std::uintptr_t prev =
         head_.exchange(reinterpret_cast<std::uintptr_t>(last), memory_order_acq_rel);
-    auto* p = reinterpret_cast<mailbox_node*>(prev & ~idle_bit);
+    auto* p = reinterpret_cast<mailbox_node*>(prev & ~flag_bits);
+    keep_signal(prev);
     // release: publishes the whole chain (payloads and links) to pop()'s acquire loads.
     p->next.store(first, memory_order_release);
     return (prev & idle_bit) != 0;
@@ -104,6 +118,38 @@ class mpsc_mailbox {
       }
     }
     return false;
+  }
+
+  /// Any thread, after making what it signals visible (e.g. pushing onto a side list).
+  /// Returns true iff the mailbox was idle and this call claimed it (as try_claim(): the
+  /// caller must schedule the actor); false if it set the signal bit on a busy mailbox,
+  /// which the consumer must notice before it can go idle (INV-MAILBOX-6).
+  bool signal() noexcept {
+    // relaxed: only a first guess for the CAS below.
+    std::uintptr_t h = head_.load(memory_order_relaxed);
+    // Claiming sets the bit too, so the new consumer learns of the signal the same way.
+    // The CAS runs even when the bit looks set already: only an RMW is sure to read the
+    // latest head_, after a clear_signal() that may not have seen our item.
+    // acq_rel on success: release publishes the caller's earlier writes (the signalled
+    // item) to clear_signal()'s acquire (also through the release sequence of later RMWs);
+    // acquire, when claiming, pairs with try_mark_idle()'s release as push()'s does.
+    // relaxed on failure: we retry with the value read.
+    while (!head_.compare_exchange_weak(h, (h & ~idle_bit) | signal_bit, memory_order_acq_rel,
+                                        memory_order_relaxed)) {
+    }
+    return (h & idle_bit) != 0;
+  }
+
+  /// Consumer only: is the signal bit set? (A hint: a relaxed read.)
+  bool signalled() const noexcept {
+    // relaxed: a hint; clear_signal()'s RMW is what synchronizes.
+    return (head_.load(memory_order_relaxed) & signal_bit) != 0;
+  }
+
+  /// Consumer only: clears the signal bit; true if it was set.
+  bool clear_signal() noexcept {
+    // acquire: pairs with the release CAS in signal(), so the signalled item is visible.
+    return (head_.fetch_and(~signal_bit, memory_order_acquire) & signal_bit) != 0;
   }
 
   struct taken {
@@ -142,7 +188,19 @@ class mpsc_mailbox {
 
  private:
   static constexpr std::uintptr_t idle_bit = 1;
-  static_assert(alignof(mailbox_node) >= 2, "bit 0 of a node address must be free");
+  static constexpr std::uintptr_t signal_bit = 2;
+  static constexpr std::uintptr_t flag_bits = idle_bit | signal_bit;
+  static_assert(alignof(mailbox_node) >= 4, "bits 0 and 1 of a node address must be free");
+
+  // A push's exchange replaced a signalled head: put the bit back before linking, i.e.
+  // before the consumer can reach the pushed node and find the queue empty (INV-MAILBOX-6).
+  void keep_signal(std::uintptr_t prev) noexcept {
+    if ((prev & signal_bit) == 0) return;
+    // relaxed: the bit only has to be back in head_ before our link store (release), after
+    // which the consumer can reach our node; the signalled item itself was published to
+    // clear_signal() by signal()'s release, which our acq_rel exchange carried forward.
+    head_.fetch_or(signal_bit, memory_order_relaxed);
+  }
 
   atomic<std::uintptr_t> head_;  // written by producers (exchange) and the consumer (CAS)
   mailbox_node* tail_;           // consumer only
