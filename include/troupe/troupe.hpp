@@ -1,7 +1,8 @@
 // troupe/troupe.hpp — everything a user of troupe needs.
 #pragma once
 
-#include "troupe/actor.hpp"         // IWYU pragma: export
+#include "troupe/actor.hpp"           // IWYU pragma: export
+#include "troupe/blocking_actor.hpp"  // IWYU pragma: export
 #include "troupe/coro_actor.hpp"    // IWYU pragma: export
 #include "troupe/error.hpp"         // IWYU pragma: export
 #include "troupe/ref.hpp"           // IWYU pragma: export

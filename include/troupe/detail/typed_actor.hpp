@@ -59,8 +59,8 @@ class typed_actor : public actor_base {
 template <class T, class... Args>
 typename T::handle spawn_on(runtime_core* core, Args&&... args) {
   static_assert(std::is_base_of_v<actor_base, T>,
-                "troupe::spawn: T must derive from troupe::actor<T, Msgs...> or "
-                "troupe::coro_actor<T, Msgs...>");
+                "troupe::spawn: T must derive from troupe::actor<T, Msgs...>, "
+                "troupe::coro_actor<T, Msgs...> or troupe::blocking_actor<T, Msgs...>");
   T* a = new T(std::forward<Args>(args)...);
   // The handle's reference, taken before registration makes the actor visible: from then
   // on shutdown may close it, and it may stop and drop its life reference at once.

@@ -1,0 +1,406 @@
+// troupe/blocking_actor.hpp — blocking actors: the recipe's Actor, with run() and recv(),
+// on a stackful fiber — never a thread per actor.
+//
+//   struct Printer : troupe::blocking_actor<Printer, std::string> {
+//     void run() {
+//       for (;;) {
+//         std::string msg = recv();            // the fiber sleeps while the mailbox is empty
+//         std::printf("Got: %s\n", msg.c_str());
+//       }                                      // close() makes recv() throw actor_exit,
+//     }                                        // which ends run(): a normal stop
+//   };
+//   auto p = rt.spawn<Printer>();              // run() starts at once, on a worker
+//   p.send(std::string("hello"));
+//   p.close(); p.join();
+//
+// run() is an ordinary function on its own stack (a fiber). recv() on an empty mailbox
+// suspends the fiber and gives the worker thread back to other actors; a send resumes it,
+// possibly on another worker. Messages already queued are taken without suspending, up to
+// the turn's batch; then the actor yields its worker like any other.
+//
+// Receiving:
+//   recv()              the next message; with several types a std::variant<Msgs...>.
+//   recv_for(timeout)   the same, or std::nullopt when `timeout` passes first.
+//   recv<M>()           selective: the first queued message of type M (one of Msgs).
+//   recv_if(pred)       selective: the first message for which pred(const message&) holds.
+//   recv_if_for(pred, timeout)  both.
+// A selective receive leaves every message it skips queued, in order: later receives see
+// them first, in the order they arrived. Skipped messages are moved into a private queue
+// (one pooled allocation each), so a selective receive is the slower path; a plain recv()
+// takes from that queue first and costs nothing extra while it is empty.
+//
+// Stopping: recv() throws troupe::actor_exit at the close sentinel (the recipe's
+// ActorExit), and again at every later call. The actor stops when run() ends: by returning,
+// or by letting actor_exit escape (both normal stops), or by another exception (a failure,
+// reported like an event actor's). Then on_stop() runs if defined, and every message still
+// queued — skipped ones included — becomes a dead letter. Do not swallow actor_exit and
+// loop forever: shutdown() waits for every actor to stop.
+//
+// Stacks: pooled per size and reused, each with a guard page below it. The default is
+// 64 KiB of usable stack; pass fiber_options to the base to choose per actor:
+//   Parser() : blocking_actor({.stack_size = 1 << 20}) {}
+// Only the pages a fiber touches become resident (see docs/benchmarks.md for bytes per
+// blocking actor). A stack overflow hits the guard page and the process dies with SIGSEGV
+// at an address just below the fiber's stack (see docs/architecture.md, "Blocking actors").
+//
+// On the fiber, as in any handler: do not block the thread (a mutex held long, join(),
+// result::get() from a worker is refused), and do not catch (...) without rethrowing —
+// destroying a fiber unwinds it with an internal exception that must pass through.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "troupe/detail/actor_base.hpp"
+#include "troupe/detail/fiber_host.hpp"
+#include "troupe/detail/message_node.hpp"
+#include "troupe/detail/timer_task.hpp"
+#include "troupe/detail/typed_actor.hpp"
+#include "troupe/error.hpp"
+#include "troupe/ref.hpp"
+
+namespace troupe {
+
+/// Per-actor fiber settings, passed to blocking_actor's constructor.
+struct fiber_options {
+  /// Usable stack bytes, rounded up to whole pages; at least blocking_actor's
+  /// min_stack_size. A guard page comes on top.
+  std::size_t stack_size = 64 * 1024;
+};
+
+template <class Derived, class... Msgs>
+class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
+  using base = detail::typed_actor<Derived, Msgs...>;
+
+ public:
+  /// What recv() returns: the message itself, or std::variant<Msgs...> for several types.
+  using message = typename detail::payload_of<Msgs...>::type;
+  /// run() starts right after spawn, without waiting for a message.
+  static constexpr bool starts_at_spawn = true;
+  /// Smaller requested stacks are raised to this.
+  static constexpr std::size_t min_stack_size = 16 * 1024;
+
+ protected:
+  explicit blocking_actor(fiber_options options = {}) noexcept
+      : stack_size_(std::max(options.stack_size, min_stack_size)) {}
+  ~blocking_actor() override {
+    // Only if the actor never ran to its end (spawn failed): nothing to report.
+    while (node_type* n = unstash_front()) {
+      n->destroy_payload();
+      node_type::deallocate(n);
+    }
+  }
+
+  /// The next message, in send order per sender. Throws troupe::actor_exit at the close
+  /// sentinel. Only inside run().
+  message recv() { return *take(nullptr, nullptr); }
+
+  /// As recv(), or std::nullopt once `timeout` has passed with nothing to take.
+  template <class Rep, class Period>
+  std::optional<message> recv_for(std::chrono::duration<Rep, Period> timeout) {
+    const auto deadline = deadline_after(timeout);
+    return take(nullptr, &deadline);
+  }
+
+  /// Selective: the first message of type M, leaving the others queued in order.
+  template <class M>
+  requires(sizeof...(Msgs) > 1 && detail::is_one_of<M, Msgs...>) M recv() {
+    const matcher m = matcher::template of_type<M>();
+    return std::get<M>(std::move(*take(&m, nullptr)));
+  }
+
+  /// Selective: the first message for which pred(const message&) is true, leaving the
+  /// others queued in order. If pred throws, the message it was testing stays queued.
+  template <class Pred>
+  requires std::is_invocable_r_v<bool, Pred&, const message&> message recv_if(Pred&& pred) {
+    const matcher m = matcher::of(pred);
+    return std::move(*take(&m, nullptr));
+  }
+
+  /// recv_if() with a timeout: std::nullopt once `timeout` has passed with no match.
+  template <class Pred, class Rep, class Period>
+  requires std::is_invocable_r_v<bool, Pred&, const message&> std::optional<message> recv_if_for(
+      Pred&& pred, std::chrono::duration<Rep, Period> timeout) {
+    const matcher m = matcher::of(pred);
+    const auto deadline = deadline_after(timeout);
+    return take(&m, &deadline);
+  }
+
+ private:
+  using typename base::node_type;
+  using time_point = detail::timer_clock::time_point;
+
+  // A type-erased reference to a selective receive's test.
+  struct matcher {
+    const void* obj;
+    bool (*fn)(const void*, const message&);
+    bool operator()(const message& m) const { return fn(obj, m); }
+
+    template <class Pred>
+    static matcher of(Pred& p) {
+      return {&p, [](const void* o, const message& m) -> bool {
+                return static_cast<bool>((*static_cast<Pred*>(const_cast<void*>(o)))(m));
+              }};
+    }
+    template <class M>
+    static matcher of_type() {
+      return {nullptr,
+              [](const void*, const message& m) -> bool { return std::holds_alternative<M>(m); }};
+    }
+  };
+
+  template <class Rep, class Period>
+  static time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
+    const auto now = detail::timer_clock::now();
+    if (timeout <= timeout.zero()) return now;
+    // Saturate instead of overflowing for "forever"-like timeouts.
+    const auto cap = time_point::max() - now;
+    if (timeout >= std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(cap)) {
+      return time_point::max();
+    }
+    return now + std::chrono::duration_cast<detail::timer_clock::duration>(timeout);
+  }
+
+  // ---- on the fiber ----------------------------------------------------------------------
+
+  // The next message that `m` accepts (any if null); std::nullopt if `deadline` passes first.
+  std::optional<message> take(const matcher* m, const time_point* deadline) {
+    if (exiting_) throw actor_exit{};
+    if (node_type* n = unstash(m)) return hand_over(n, true);
+    struct disarm_on_exit {
+      blocking_actor* self;
+      ~disarm_on_exit() { self->disarm(); }
+    } disarm_guard{this};
+    for (;;) {
+      if (budget_left_ == 0) {  // the turn's batch is used up: let others run
+        wait_ = wait_reason::yield;
+        detail::fiber_host::suspend();
+        continue;
+      }
+      auto [n, retired] = this->mailbox_.pop();
+      this->free_retired(retired);
+      if (n == nullptr) {
+        if (deadline != nullptr) {
+          if (timed_out_) return std::nullopt;
+          if (!armed_) {
+            if (detail::timer_clock::now() >= *deadline) return std::nullopt;
+            arm(*deadline);
+          }
+        }
+        wait_ = wait_reason::message;
+        detail::fiber_host::suspend();
+        continue;
+      }
+      if (this->is_close_sentinel(n)) {
+        exiting_ = true;
+        throw actor_exit{};
+      }
+      auto* node = static_cast<node_type*>(n);
+      if (m != nullptr && !test_or_stash(*m, node)) continue;
+      --budget_left_;
+      return hand_over(node, false);
+    }
+  }
+
+  // Runs the selective test on a popped node; if it fails (or throws), moves the payload to
+  // the stash (the node itself stays the mailbox's dummy) and returns false (or rethrows).
+  bool test_or_stash(const matcher& m, node_type* node) {
+    bool accepted = false;
+    try {
+      accepted = m(node->payload());
+    } catch (...) {
+      stash(node);
+      throw;
+    }
+    if (!accepted) stash(node);
+    return accepted;
+  }
+
+  void stash(node_type* node) {
+    node_type* copy = nullptr;
+    try {
+      copy = node_type::make(std::move(node->payload()));
+    } catch (...) {             // out of memory: the message cannot be kept
+      this->dead_letter(node);  // the node itself stays the mailbox's dummy
+      throw;
+    }
+    node->destroy_payload();
+    // relaxed: the stash is private to the consumer.
+    copy->next.store(nullptr, detail::memory_order_relaxed);
+    if (stash_tail_ == nullptr) {
+      stash_head_ = copy;
+    } else {
+      stash_tail_->next.store(copy, detail::memory_order_relaxed);  // relaxed: private
+    }
+    stash_tail_ = copy;
+  }
+
+  // The first stashed node `m` accepts (any if null), unlinked; nullptr if none.
+  node_type* unstash(const matcher* m) {
+    if (m == nullptr) return unstash_front();
+    node_type* prev = nullptr;
+    for (node_type* n = stash_head_; n != nullptr; prev = n, n = next_stashed(n)) {
+      if (!(*m)(n->payload())) continue;
+      node_type* after = next_stashed(n);
+      if (prev == nullptr) {
+        stash_head_ = after;
+      } else {
+        prev->next.store(after, detail::memory_order_relaxed);  // relaxed: private list
+      }
+      if (stash_tail_ == n) stash_tail_ = prev;
+      return n;
+    }
+    return nullptr;
+  }
+
+  node_type* unstash_front() noexcept {
+    node_type* n = stash_head_;
+    if (n == nullptr) return nullptr;
+    stash_head_ = next_stashed(n);
+    if (stash_head_ == nullptr) stash_tail_ = nullptr;
+    return n;
+  }
+
+  static node_type* next_stashed(node_type* n) noexcept {
+    // relaxed: the stash is private to the consumer.
+    return static_cast<node_type*>(n->next.load(detail::memory_order_relaxed));
+  }
+
+  // Moves the payload out; the node is freed if it is ours (stashed), else it stays the
+  // mailbox's dummy.
+  std::optional<message> hand_over(node_type* n, bool owned) {
+    ++*handled_;
+    struct release_after {
+      node_type* n;
+      bool owned;
+      ~release_after() {
+        n->destroy_payload();
+        if (owned) node_type::deallocate(n);
+      }
+    } guard{n, owned};
+    return std::optional<message>(std::move(n->payload()));  // built before the guard runs
+  }
+
+  // ---- timeouts -------------------------------------------------------------------------
+  // A recv_for() that finds the mailbox empty arms one timer. Its expiry reaches the actor
+  // through the side channel (actor_base::post); the generation tells a late expiry of an
+  // earlier recv_for() from the current one.
+
+  struct timeout_task final : detail::timer_task, detail::side_node {
+    blocking_actor* self;
+    std::uint64_t generation;
+    timeout_task(blocking_actor* a, std::uint64_t g) noexcept : self(a), generation(g) {
+      this->handle = &served;
+    }
+    void fire() noexcept override {
+      blocking_actor* a = self;  // post() may free *this at once
+      a->post(this);
+      a->release();  // the reference arm() took
+    }
+    void discard() noexcept override {
+      blocking_actor* a = self;
+      delete this;
+      a->release();
+    }
+    static void served(detail::side_node* n, detail::actor_base&, bool run) {
+      auto* t = static_cast<timeout_task*>(n);
+      if (run) t->self->expired(t->generation);
+      delete t;
+    }
+  };
+
+  void arm(time_point deadline) {
+    ++generation_;
+    this->add_ref();  // released by the task's fire() or discard()
+    timer_ = detail::schedule_timer(this->core(), deadline, new timeout_task(this, generation_));
+    armed_ = true;
+  }
+
+  void disarm() noexcept {
+    if (!armed_) return;
+    // A timer that already fired has posted (or is posting) a node for this generation;
+    // once armed_ is false, expired() ignores it.
+    if (timer_ != 0) detail::cancel_timer(this->core(), timer_);
+    armed_ = false;
+    timed_out_ = false;
+  }
+
+  void expired(std::uint64_t generation) noexcept {
+    if (armed_ && generation == generation_) timed_out_ = true;
+  }
+
+  // ---- on the worker (the consumer) -----------------------------------------------------
+
+  static void enter(void* self) {
+    static_assert(
+        requires(Derived & d) { d.run(); },
+        "troupe::blocking_actor: Derived needs a public `void run()`");
+    static_cast<Derived&>(*static_cast<blocking_actor*>(self)).run();
+  }
+
+  detail::turn_result run_turn(unsigned budget, std::uint64_t& handled) noexcept final {
+    budget_left_ = budget;
+    handled_ = &handled;
+    if (!fiber_.started()) {
+      try {
+        fiber_.start(this->core(), stack_size_, &enter, this);
+      } catch (...) {  // no stack could be mapped
+        return stop(std::current_exception());
+      }
+    }
+    for (;;) {
+      fiber_.resume();
+      if (fiber_.done()) return stop(fiber_.error());
+      if (wait_ == wait_reason::yield) return detail::turn_result::runnable;
+      // The body waits for a message (or its timeout).
+      if (this->mailbox_.try_mark_idle()) return detail::turn_result::idle;
+      if (!this->mailbox_.signalled()) return detail::turn_result::runnable;  // a push
+      if (auto e = this->serve_side()) return stop(std::move(e));
+      // A timeout was served (or a spurious signal): let the body look again.
+    }
+  }
+
+  detail::turn_result stop(std::exception_ptr error) noexcept {
+    fiber_.reset();  // the body has finished (or never started): give the stack back
+    if (error) {
+      try {
+        std::rethrow_exception(error);
+      } catch (const actor_exit&) {
+        error = nullptr;  // run() let the close escape: a normal stop
+      } catch (...) {
+      }
+    }
+    disarm();
+    while (node_type* n = unstash_front()) {
+      this->dead_letter(n);
+      node_type::deallocate(n);
+    }
+    this->finish(error);
+    return detail::turn_result::stopped;
+  }
+
+  enum class wait_reason : unsigned char { message, yield };
+
+  // Consumer only: the worker running the turn, and the fiber it resumes.
+  detail::fiber_host fiber_;
+  node_type* stash_head_ = nullptr;  // skipped by a selective receive, oldest first
+  node_type* stash_tail_ = nullptr;
+  std::uint64_t* handled_ = nullptr;
+  std::uint64_t generation_ = 0;  // of the latest armed timeout
+  detail::timer_id timer_ = 0;
+  std::size_t stack_size_;
+  unsigned budget_left_ = 0;
+  wait_reason wait_ = wait_reason::message;
+  bool exiting_ = false;  // the close sentinel was taken
+  bool armed_ = false;    // a timeout is pending for generation_
+  bool timed_out_ = false;
+};
+
+}  // namespace troupe
