@@ -131,4 +131,9 @@ class stack_pool {
   std::size_t outstanding_ = 0;  // guarded by mu_
 };
 
+class runtime_core;
+/// The pool of `core` for stacks of `size` usable bytes (runtime_core::fiber_stacks; defined
+/// in runtime_core.cpp, so that fiber code need not see the runtime).
+stack_pool& fiber_stacks_of(runtime_core* core, std::size_t size);
+
 }  // namespace troupe::detail

@@ -143,6 +143,10 @@ stack_pool& runtime_core::fiber_stacks(std::size_t size) {
   return *stack_pools_.back();
 }
 
+stack_pool& fiber_stacks_of(runtime_core* core, std::size_t size) {
+  return core->fiber_stacks(size);
+}
+
 runtime_stats runtime_core::stats() const {
   runtime_stats s;
   for (const auto& w : workers_) {

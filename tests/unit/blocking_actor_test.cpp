@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <latch>
 #include <optional>
-#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -295,45 +294,61 @@ TEST_P(BlockingActor, LocalsOnADeepStackSurviveSuspensionAndMigration) {
   shutdown_and_expect_accounting(rt);
 }
 
-struct WhereAmI : troupe::blocking_actor<WhereAmI, int> {
-  explicit WhereAmI(std::set<std::thread::id>* seen) : seen_(seen) {}
-  void run() {
-    for (;;) {
-      const int token = recv();
-      seen_->insert(std::this_thread::get_id());
-      local_check_ += token;
-    }
-  }
-  std::set<std::thread::id>* seen_;
-  long local_check_ = 0;
-};
-
+// Migration, made deterministic: the blocking actor wakes a hog from inside its turn, so
+// the hog lands in the LIFO slot of the very worker the fiber ran on (not stealable) and
+// spins there. The fiber's next message can then only be run by the other worker.
 struct Hog : troupe::actor<Hog, int> {
+  Hog(std::atomic<bool>* running, std::atomic<bool>* release, std::thread::id* where)
+      : running_(running), release_(release), where_(where) {}
   void on(int) {
-    const auto until = std::chrono::steady_clock::now() + 200us;
-    while (std::chrono::steady_clock::now() < until) {
+    *where_ = std::this_thread::get_id();
+    running_->store(true);
+    const auto give_up = std::chrono::steady_clock::now() + 10s;  // never hang the suite
+    while (!release_->load() && std::chrono::steady_clock::now() < give_up) {
     }
   }
+  std::atomic<bool>* running_;
+  std::atomic<bool>* release_;
+  std::thread::id* where_;
 };
 
-TEST(BlockingActorMigration, AFiberResumesOnAnotherWorker) {
-  // Two workers, one of them often busy with a hog: the blocking actor's fiber is resumed
-  // by whichever worker is free, so over many rounds it must run on both.
-  troupe::runtime rt(with_workers(2));
-  std::set<std::thread::id> seen;
-  auto w = rt.spawn<WhereAmI>(&seen);
-  std::vector<troupe::ref<int>> hogs;
-  for (int h = 0; h < 2; ++h) hogs.push_back(rt.spawn<Hog>());
-  for (int round = 0; round < 5000; ++round) {
-    hogs[static_cast<std::size_t>(round % 2)].send(0);
-    w.send(1);
-    // Now and then let the queues drain, so the actor goes idle and a send from outside
-    // hands it to whichever worker is free.
-    if (round % 50 == 49) std::this_thread::sleep_for(100us);
+struct Mover : troupe::blocking_actor<Mover, int> {
+  Mover(troupe::ref<int> hog, std::vector<std::thread::id>* threads, std::atomic<int>* turns)
+      : hog_(std::move(hog)), threads_(threads), turns_(turns) {}
+  void run() {
+    std::vector<int> on_my_stack{1, 2, 3};  // must survive the move
+    for (;;) {
+      const int cmd = recv();
+      threads_->push_back(std::this_thread::get_id());
+      if (cmd == 1) hog_.send(0);  // runs right after this turn, on this worker
+      if (on_my_stack == std::vector<int>{1, 2, 3}) turns_->fetch_add(1);
+    }
   }
-  w.close();
-  w.join();
-  EXPECT_EQ(seen.size(), 2u) << "the fiber never moved between the two workers";
+  troupe::ref<int> hog_;
+  std::vector<std::thread::id>* threads_;
+  std::atomic<int>* turns_;
+};
+
+TEST(BlockingActorMigration, AFiberParkedOnOneWorkerResumesOnTheOther) {
+  troupe::runtime rt(with_workers(2));
+  std::atomic<bool> hog_running{false};
+  std::atomic<bool> release{false};
+  std::thread::id hog_thread;
+  std::vector<std::thread::id> threads;
+  std::atomic<int> turns{0};
+  auto hog = rt.spawn<Hog>(&hog_running, &release, &hog_thread);
+  auto m = rt.spawn<Mover>(hog, &threads, &turns);
+  m.send(1);
+  while (!hog_running.load()) std::this_thread::yield();
+  m.send(0);  // the hog occupies the fiber's worker: only the other one can take this
+  while (turns.load() < 2) std::this_thread::yield();
+  release.store(true);
+  m.close();
+  m.join();
+  ASSERT_EQ(threads.size(), 2u);
+  EXPECT_EQ(hog_thread, threads[0]) << "the hog should have run on the fiber's worker";
+  EXPECT_NE(threads[0], threads[1]) << "the fiber did not move to the other worker";
+  EXPECT_EQ(turns.load(), 2) << "a local on the fiber's stack changed across the move";
   shutdown_and_expect_accounting(rt);
 }
 
