@@ -77,8 +77,10 @@ void timer_service::run() noexcept {
       continue;
     }
     auto first = by_deadline_.begin();
-    if (first->first.first > timer_clock::now()) {
-      wake_.wait_until(lock, first->first.first);
+    // A copy: waiting releases mu_, and a cancel() may free the node holding the key.
+    const timer_clock::time_point deadline = first->first.first;
+    if (deadline > timer_clock::now()) {
+      wake_.wait_until(lock, deadline);
       continue;  // re-examine: an earlier timer, a cancel or stop() may have come
     }
     timer_task* t = first->second;
