@@ -203,8 +203,8 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
         throw actor_exit{};
       }
       auto* node = static_cast<node_type*>(n);
+      --budget_left_;  // skipped messages count too: a long scan still yields its worker
       if (m != nullptr && !test_or_stash(*m, node)) continue;
-      --budget_left_;
       return hand_over(node, false);
     }
   }
