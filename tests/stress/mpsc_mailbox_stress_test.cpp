@@ -7,6 +7,13 @@
 //     mailbox and keeps draining (a message arrived or a push is half done);
 //   * nobody else ever calls pop() or try_mark_idle().
 //
+// With signallers (a second test): threads that post an item (a counter increment) and call
+// signal(), as actor_base::post() does. A signal() that claims the idle mailbox makes the
+// signaller the consumer; the consumer serves signals (clear_signal(), then take the
+// items) whenever try_mark_idle() fails with signalled() set. Checked in addition: no item
+// is left unserved at the end (INV-MAILBOX-6: a consumer never goes idle with a signal
+// unseen, even while pushes overwrite the signalled head).
+//
 // Checked: every message consumed exactly once, per-producer FIFO (INV-MAILBOX-5), never two
 // consumers at once (INV-MAILBOX-3), each node retired exactly once and only as the dummy
 // its successor replaced (INV-MAILBOX-4: retired nodes are freed at once, so ASan catches a
@@ -36,9 +43,11 @@ namespace {
 
 #if defined(__SANITIZE_THREAD__)
 constexpr std::uint32_t messages_per_producer = 100'000;
+constexpr std::uint32_t signals_per_signaller = 50'000;
 constexpr int rounds = 2;
 #else
 constexpr std::uint32_t messages_per_producer = 200'000;
+constexpr std::uint32_t signals_per_signaller = 100'000;
 constexpr int rounds = 4;
 #endif
 
@@ -57,12 +66,16 @@ struct msg : mailbox_node {
 
 class harness {
  public:
-  harness(int producers, std::uint32_t seed)
-      : producers_(producers), seed_(seed), next_seq_(static_cast<std::size_t>(producers), 0) {}
+  harness(int producers, std::uint32_t seed, int signallers = 0)
+      : producers_(producers),
+        signallers_(signallers),
+        seed_(seed),
+        next_seq_(static_cast<std::size_t>(producers), 0) {}
 
   void run() {
     std::vector<std::thread> threads;
     for (int p = 0; p < producers_; ++p) threads.emplace_back([this, p] { produce(p); });
+    for (int s = 0; s < signallers_; ++s) threads.emplace_back([this, s] { signal_loop(s); });
     for (std::thread& t : threads) t.join();
   }
 
@@ -74,7 +87,9 @@ class harness {
           << "producer " << p << ": messages lost (each one must be consumed exactly once)";
     }
     EXPECT_EQ(consumed_, static_cast<std::uint64_t>(producers_) * messages_per_producer);
-    EXPECT_EQ(true_pushes_.load(), turns_) << "each true push starts exactly one turn";
+    EXPECT_EQ(true_pushes_.load(), turns_) << "each true push or signal starts exactly one turn";
+    EXPECT_EQ(pending_.load(), 0u) << "a signalled item was never served (INV-MAILBOX-6)";
+    EXPECT_EQ(served_, std::uint64_t{signals_per_signaller} * static_cast<unsigned>(signallers_));
     EXPECT_GE(turns_, 1u);
 
     // Nothing is left, and the mailbox is idle: the next push is the idle→non-empty
@@ -127,10 +142,31 @@ class harness {
     }
   }
 
-  // One consumer turn, entered because our push() returned true.
+  void signal_loop(int s) {
+    std::mt19937 rng(seed_ ^ (0x85ebca6bu * static_cast<std::uint32_t>(s + 1)));
+    for (std::uint32_t k = 0; k < signals_per_signaller; ++k) {
+      jitter(rng);
+      // relaxed: published by signal()'s release CAS, as actor_base::post's item is.
+      pending_.fetch_add(1, std::memory_order_relaxed);
+      if (mb_.signal()) {
+        true_pushes_.fetch_add(1, std::memory_order_relaxed);
+        consume(rng);
+      }
+      if (failed()) return;
+    }
+  }
+
+  // The consumer's side of a signal, as actor_base::serve_side(): the bit, then the items.
+  void serve_signals() {
+    // relaxed: clear_signal()'s acquire made every item signalled so far visible.
+    if (mb_.clear_signal()) served_ += pending_.exchange(0, std::memory_order_relaxed);
+  }
+
+  // One consumer turn, entered because our push() or signal() returned true.
   void consume(std::mt19937& rng) {
     enter();
     ++turns_;
+    if (mb_.signalled()) serve_signals();
     for (;;) {
       // Drain in batches of random size, pausing between batches (the runtime's batch
       // budget: the actor stays owned while it is requeued).
@@ -156,8 +192,9 @@ class harness {
       // succeeds, another producer may become the consumer.
       leave();
       if (mb_.try_mark_idle()) return;
-      // A message arrived or a push is half done: we still own the mailbox.
+      // A message arrived, a push is half done, or a signal came: we still own the mailbox.
       enter();
+      if (mb_.signalled()) serve_signals();
       ++failed_idle_marks_;
       if (rng() % 2 == 0) {
         cpu_relax();
@@ -219,6 +256,7 @@ class harness {
   }
 
   const int producers_;
+  const int signallers_;
   const std::uint32_t seed_;
   mpsc_mailbox mb_;
 
@@ -228,6 +266,8 @@ class harness {
   std::uint64_t consumed_ = 0;
   std::uint64_t turns_ = 0;
   std::uint64_t failed_idle_marks_ = 0;
+  std::uint64_t served_ = 0;               // signalled items the consumers took
+  std::atomic<std::uint64_t> pending_{0};  // signalled items not yet taken
 
   std::atomic<int> consumer_active_{0};
   std::atomic<std::uint64_t> true_pushes_{0};
@@ -254,6 +294,20 @@ TEST_P(MpscMailboxStress, EveryMessageIsConsumedOnceInProducerOrderByOneConsumer
     RecordProperty("turns_round_" + std::to_string(round), std::to_string(h->turns()));
     RecordProperty("failed_idle_marks_round_" + std::to_string(round),
                    std::to_string(h->failed_idle_marks()));
+    if (HasFailure()) return;
+  }
+}
+
+TEST(MpscMailboxSignalStress, SignalsRacingWithPushesAreNeverLeftUnserved) {
+  const std::uint32_t base_seed = test_seed();
+  SCOPED_TRACE(testing::Message() << "seed=" << base_seed
+                                  << " (replay: TROUPE_TEST_SEED=" << base_seed << ")");
+  for (int round = 0; round < rounds; ++round) {
+    SCOPED_TRACE(testing::Message() << "round=" << round);
+    auto h = std::make_unique<harness>(2, base_seed + static_cast<std::uint32_t>(round), 2);
+    h->run();
+    ASSERT_FALSE(h->failed()) << h->first_error();
+    h->check_final_state();
     if (HasFailure()) return;
   }
 }
