@@ -35,11 +35,11 @@ namespace {
 using namespace std::chrono_literals;
 
 #if defined(__SANITIZE_THREAD__)
-constexpr int kScale = 1;
+constexpr int kScale = 4;
 #elif defined(__SANITIZE_ADDRESS__)
-constexpr int kScale = 2;
+constexpr int kScale = 4;
 #else
-constexpr int kScale = 8;
+constexpr int kScale = 32;
 #endif
 constexpr int kOutsideThreads = 2;
 constexpr int kOutsideAsks = 500 * kScale;  // per thread
