@@ -78,7 +78,10 @@ void timer_service::run() noexcept {
     }
     auto first = by_deadline_.begin();
     if (first->first.first > timer_clock::now()) {
-      wake_.wait_until(lock, first->first.first);
+      // A copy: wait_until() reads its deadline after re-locking, when a cancel() may have
+      // erased the node the map's key lives in.
+      const timer_clock::time_point deadline = first->first.first;
+      wake_.wait_until(lock, deadline);
       continue;  // re-examine: an earlier timer, a cancel or stop() may have come
     }
     timer_task* t = first->second;
