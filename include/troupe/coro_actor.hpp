@@ -32,6 +32,19 @@
 // Cost: a message to a waiting coroutine actor costs one resume; messages already queued
 // are taken inside the coroutine without suspending, up to the turn's batch.
 //
+// Awaiting results: inside run(), `co_await` on a troupe::result<T> (an rvalue: from
+// troupe::ask() or troupe::submit()) suspends the coroutine until the result is ready and
+// yields its value, or throws its exception (troupe::ask_timeout, troupe::error, or what
+// the task or responder failed with):
+//   long sq = co_await troupe::ask(squarer, 7, 100ms);
+// The worker is not blocked: the actor goes idle, and the result's completion resumes it
+// (through the side channel, see result.hpp "Continuations"; it counts as one message).
+// Messages that arrive meanwhile stay queued in order for later recv() calls: the actor
+// moves them into a private queue (one pooled allocation each) so that its mailbox can go
+// idle, and recv() takes from that queue first. A close() that arrives meanwhile surfaces
+// as actor_exit at the recv() after those messages. Only run() itself may co_await a
+// result; nested coroutines are not supported.
+//
 // Compiler note: GCC 12 miscompiles a co_await that appears inside an if condition, e.g.
 // `if (co_await recv() == 3) ...` crashes (illegal instruction) even in a coroutine that has
 // nothing to do with troupe; clang is fine. Bind the result first:
@@ -41,6 +54,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <type_traits>
 #include <typeinfo>
 #include <utility>
 
@@ -51,6 +65,7 @@
 #include "troupe/detail/typed_actor.hpp"
 #include "troupe/error.hpp"
 #include "troupe/ref.hpp"
+#include "troupe/result.hpp"
 
 namespace troupe {
 
@@ -69,6 +84,8 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
    public:
     struct promise_type {
       std::exception_ptr error;
+      coro_actor* actor = nullptr;  // set by run_turn() before the body first runs
+
       task get_return_object() noexcept {
         return task(std::coroutine_handle<promise_type>::from_promise(*this));
       }
@@ -78,6 +95,26 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       void unhandled_exception() noexcept { error = std::current_exception(); }
       static void* operator new(std::size_t n) { return detail::pool_allocate(n); }
       static void operator delete(void* p, std::size_t n) noexcept { detail::pool_release(p, n); }
+
+      // co_await on a result suspends until it is ready (see "Awaiting results").
+      template <class T>
+      auto await_transform(result<T>&& r) {
+        if (actor == nullptr) {
+          throw troupe::error(
+              "coro_actor: co_await on a result is only supported in the actor's run() "
+              "itself, not in a nested coroutine");
+        }
+        return result_awaiter<T>{actor, std::move(r)};
+      }
+      template <class T>
+      auto await_transform(result<T>&) {
+        static_assert(!std::is_same_v<T, T>,
+                      "co_await on a troupe::result consumes it: write co_await std::move(r)");
+      }
+      template <class A>
+      A&& await_transform(A&& awaitable) noexcept {
+        return std::forward<A>(awaitable);
+      }
     };
     task(task&& o) noexcept : h_(std::exchange(o.h_, {})) {}
     task(const task&) = delete;
@@ -98,6 +135,10 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
   coro_actor() noexcept = default;
   ~coro_actor() override {
     if (coro_) coro_.destroy();  // only if spawn failed or the actor never finished
+    while (node_type* n = unstash_front()) {
+      n->destroy_payload();
+      node_type::deallocate(n);
+    }
   }
 
   /// Awaitable: the next message, in send order per sender. Throws troupe::actor_exit at
@@ -107,16 +148,52 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
  private:
   using typename base::node_type;
 
+  // Why the coroutine is suspended (consumer only).
+  enum class wait_reason : unsigned char {
+    message,     // in recv(): resume with the next message
+    reply,       // in co_await on a result: not ready yet
+    reply_ready  // in co_await on a result: ready, resume
+  };
+
   struct recv_awaiter {
     coro_actor* self;
     // Takes an already queued message without suspending, while the turn has budget.
     bool await_ready() noexcept { return self->take_next(); }
-    void await_suspend(std::coroutine_handle<>) noexcept {}  // back to run_turn()
+    void await_suspend(std::coroutine_handle<>) noexcept {  // back to run_turn()
+      self->wait_ = wait_reason::message;
+    }
     message await_resume() { return self->hand_over(); }
   };
 
-  // Consumer only. Pops the next message into current_ (or notes the sentinel).
+  template <class T>
+  struct result_awaiter {
+    coro_actor* self;
+    result<T> r;
+    // Always suspends, even if r is ready: the continuation is what lets get() run on the
+    // worker (a result handed to a continuation is ready by construction).
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<>) {  // back to run_turn()
+      // If r is ready already, then() posts at once; the turn serves it next.
+      std::move(r).then(*self, [this](result<T> ready) {
+        r = std::move(ready);
+        self->wait_ = wait_reason::reply_ready;
+      });
+      self->wait_ = wait_reason::reply;
+    }
+    T await_resume() { return r.get(); }
+  };
+
+  // Consumer only. Takes the next message into current_ — from the stash first, then the
+  // mailbox — or notes the close sentinel (current_ stays null).
   bool take_next() noexcept {
+    if (stash_head_ != nullptr) {
+      if (budget_left_ == 0) return false;
+      current_ = unstash_front();
+      current_owned_ = true;
+      --budget_left_;
+      ++*handled_;
+      return true;
+    }
     if (exiting_) return true;
     if (budget_left_ == 0) return false;
     auto [n, retired] = this->mailbox_.pop();
@@ -127,18 +204,73 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       return true;
     }
     current_ = static_cast<node_type*>(n);
+    current_owned_ = false;
     --budget_left_;
     ++*handled_;
     return true;
   }
 
   message hand_over() {
-    if (exiting_) throw actor_exit{};
-    struct destroy_payload_after {
+    if (current_ == nullptr) throw actor_exit{};  // take_next() found the sentinel
+    struct release_after {
       node_type* n;
-      ~destroy_payload_after() { n->destroy_payload(); }
-    } guard{std::exchange(current_, nullptr)};
+      bool owned;
+      ~release_after() {
+        n->destroy_payload();
+        if (owned) node_type::deallocate(n);  // a stashed node is ours, not the dummy
+      }
+    } guard{std::exchange(current_, nullptr), current_owned_};
     return std::move(guard.n->payload());  // constructed before the guard runs
+  }
+
+  // ---- the stash: messages that arrive while the coroutine awaits a result ----------------
+  // The mailbox cannot go idle with messages in it, so while the coroutine awaits, each one
+  // is moved into a node of our own, queued in arrival order; take_next() drains it first.
+
+  enum class stashed : unsigned char { one, none, failed };
+
+  // Consumer only, while awaiting: moves the next message (if any) to the stash.
+  stashed stash_next() noexcept {
+    auto [n, retired] = this->mailbox_.pop();
+    this->free_retired(retired);
+    if (n == nullptr) return stashed::none;
+    --budget_left_;
+    if (this->is_close_sentinel(n)) {
+      exiting_ = true;  // recv() throws once the stash is empty
+      return stashed::one;
+    }
+    auto* node = static_cast<node_type*>(n);
+    if (exiting_) {  // behind the sentinel: never received, as for an event actor
+      this->dead_letter(node);
+      return stashed::one;
+    }
+    node_type* copy = nullptr;
+    try {
+      copy = node_type::make(std::move(node->payload()));
+    } catch (...) {  // out of memory: the message cannot be kept
+      this->dead_letter(node);
+      stash_error_ = std::current_exception();
+      return stashed::failed;
+    }
+    node->destroy_payload();  // the node itself stays the mailbox's dummy
+    // relaxed: the stash is private to the consumer.
+    copy->next.store(nullptr, detail::memory_order_relaxed);
+    if (stash_tail_ == nullptr) {
+      stash_head_ = copy;
+    } else {
+      stash_tail_->next.store(copy, detail::memory_order_relaxed);  // relaxed: private
+    }
+    stash_tail_ = copy;
+    return stashed::one;
+  }
+
+  node_type* unstash_front() noexcept {
+    node_type* n = stash_head_;
+    if (n == nullptr) return nullptr;
+    // relaxed: the stash is private to the consumer.
+    stash_head_ = static_cast<node_type*>(n->next.load(detail::memory_order_relaxed));
+    if (stash_head_ == nullptr) stash_tail_ = nullptr;
+    return n;
   }
 
   detail::turn_result run_turn(unsigned budget, std::uint64_t& handled) noexcept final {
@@ -147,20 +279,40 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
     if (!coro_) {
       try {
         coro_ = static_cast<Derived&>(*this).run().release();
-      } catch (...) {  // the frame could not be allocated
+        coro_.promise().actor = this;  // before the body runs (it starts suspended)
+      } catch (...) {                  // the frame could not be allocated
         return stop(std::current_exception());
       }
       coro_.resume();
     }
     for (;;) {
       if (coro_.done()) return stop(nullptr);
+      // Side notifications first: a result the coroutine awaits, then() continuations.
+      if (this->mailbox_.signalled()) {
+        if (auto e = this->serve_side()) return stop(std::move(e));
+      }
+      if (wait_ == wait_reason::reply_ready) {
+        wait_ = wait_reason::message;  // until the coroutine suspends again
+        coro_.resume();
+        continue;
+      }
+      if (wait_ == wait_reason::reply) {
+        // Awaiting a result: keep the mailbox moving into the stash so that it can go idle;
+        // the result's delivery (a side notification) wakes us.
+        if (budget_left_ == 0) return detail::turn_result::runnable;
+        const stashed st = stash_next();
+        if (st == stashed::one) continue;
+        if (st == stashed::failed) return stop(std::exchange(stash_error_, nullptr));
+        if (this->mailbox_.try_mark_idle()) return detail::turn_result::idle;
+        if (!this->mailbox_.signalled()) return detail::turn_result::runnable;  // a push
+        continue;                                                               // served at the top
+      }
       // Suspended in recv(): the mailbox was empty, or the batch is used up.
       if (budget_left_ == 0) return detail::turn_result::runnable;
       if (!take_next()) {
         if (this->mailbox_.try_mark_idle()) return detail::turn_result::idle;
         if (!this->mailbox_.signalled()) return detail::turn_result::runnable;  // a push
-        if (auto e = this->serve_side()) return stop(std::move(e));
-        continue;
+        continue;                                                               // served at the top
       }
       coro_.resume();
     }
@@ -181,7 +333,13 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       }
     }
     if (current_ != nullptr) {  // taken but never handed over (run() ended first)
-      std::exchange(current_, nullptr)->destroy_payload();
+      node_type* n = std::exchange(current_, nullptr);
+      n->destroy_payload();
+      if (current_owned_) node_type::deallocate(n);
+    }
+    while (node_type* n = unstash_front()) {  // stashed while awaiting, never received
+      this->dead_letter(n);
+      node_type::deallocate(n);
     }
     this->finish(error);
     return detail::turn_result::stopped;
@@ -189,10 +347,15 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
 
   // Consumer only (the worker running the turn).
   std::coroutine_handle<typename task::promise_type> coro_;
-  node_type* current_ = nullptr;  // taken by take_next(), not yet handed to run()
+  node_type* current_ = nullptr;     // taken by take_next(), not yet handed to run()
+  node_type* stash_head_ = nullptr;  // arrived while awaiting a result, oldest first
+  node_type* stash_tail_ = nullptr;
+  std::exception_ptr stash_error_;  // stash_next() failed: stop with this
   std::uint64_t* handled_ = nullptr;
   unsigned budget_left_ = 0;
-  bool exiting_ = false;  // the close sentinel was taken
+  wait_reason wait_ = wait_reason::message;
+  bool current_owned_ = false;  // current_ came from the stash (ours to free)
+  bool exiting_ = false;        // the close sentinel was taken
 };
 
 }  // namespace troupe

@@ -31,6 +31,7 @@ namespace troupe {
 namespace detail {
 struct adopt_tag {};  // construct a ref that takes over an already counted reference
 [[noreturn]] void throw_empty_ref(const char* operation);
+struct ref_access;  // the actor behind a ref, for ask() (ask.hpp); not API
 }  // namespace detail
 
 template <class... Msgs>
@@ -86,12 +87,23 @@ class ref {
   ref(detail::adopt_tag, detail::actor_base* p) noexcept : p_(p) {}
 
  private:
+  friend struct detail::ref_access;
   detail::actor_base* get(const char* operation) const {
     if (p_ == nullptr) detail::throw_empty_ref(operation);
     return p_;
   }
   detail::actor_base* p_ = nullptr;
 };
+
+namespace detail {
+struct ref_access {
+  /// The actor behind `r`; throws troupe::error (naming `operation`) if `r` is empty.
+  template <class... Msgs>
+  static actor_base* actor_of(const ref<Msgs...>& r, const char* operation) {
+    return r.get(operation);
+  }
+};
+}  // namespace detail
 
 }  // namespace troupe
 

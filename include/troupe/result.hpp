@@ -27,7 +27,24 @@
 //     wait_for() throw troupe::error there, whether or not the value is ready yet (the same
 //     rule as ref::join(), and deterministic: code that only works when the value happens to
 //     be early is rejected every time). ready() never blocks and is allowed anywhere. Inside
-//     an actor, let the task send its value back as a message instead (see task_worker.hpp).
+//     an actor, hand the result to a continuation instead (then(), below), or co_await it in
+//     a coroutine actor (coro_actor.hpp).
+//
+// Continuations: std::move(r).then(actor, fn) consumes r and, once the result is ready,
+// calls fn(troupe::result<T>) inside `actor`'s turn (on its worker, never concurrently with
+// its handlers), where get() is allowed because the result is ready by construction:
+//
+//   troupe::ask(squarer, 7, 100ms).then(*this, [this](troupe::result<long> r) {
+//     try { total_ += r.get(); } catch (const troupe::error& e) { /* timeout, dropped */ }
+//   });
+//
+// The result is delivered through the actor's side channel (actor_base::post): it counts as
+// one message sent to the actor and, when fn runs, one handled. If the actor has stopped by
+// then, fn never runs: the delivery is a dead letter (reported to on_dead_letter with the
+// type troupe::result<T>, counted in stats). An exception from fn stops the actor like one
+// from a handler. A delivery is not ordered with the actor's messages: it is served at the
+// start of the actor's next turn (event actors), so it may overtake messages sent earlier.
+// Until the result is ready the continuation keeps the actor's memory alive.
 //
 // Waiting: a state word (std::atomic<uint32_t>) holds "done" and "someone is waiting" bits.
 // Setting the value, ready(), and get() on a result that is already set touch only that word.
@@ -35,16 +52,21 @@
 // table shared by all results (indexed by the state's address), and the producer takes that
 // mutex only when the waiting bit is set. Why not std::atomic::wait: C++20 has no timed
 // atomic wait, and wait_for() needs one; why a shared table and not a mutex + condvar per
-// result: it keeps each shared state at 32 bytes plus the value instead of ~120.
+// result: it keeps each shared state at 40 bytes plus the value instead of ~130.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <functional>
+#include <memory>
 #include <new>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 
+#include "troupe/detail/actor_base.hpp"
+#include "troupe/detail/node_pool.hpp"
 #include "troupe/detail/sync.hpp"
 #include "troupe/error.hpp"
 
@@ -64,8 +86,14 @@ bool on_worker_thread() noexcept;
 inline constexpr const char* broken_promise_reason =
     "result: broken promise: the promise was destroyed without setting a value or an exception";
 
+/// What a result's consumer attached with then(): called once the state is complete, by the
+/// thread that completed it (or by then() itself if it already was). Must free itself.
+struct result_continuation {
+  void (*complete)(result_continuation* self) noexcept = nullptr;
+};
+
 /// The part of a shared state that does not depend on T: the state word, the reference
-/// count, the stored exception or broken reason, and waiting.
+/// count, the stored exception or broken reason, waiting, and a continuation.
 class result_state_base {
  public:
   result_state_base(const result_state_base&) = delete;
@@ -80,6 +108,11 @@ class result_state_base {
   static constexpr std::uint32_t done_mask = has_value | has_exception | broken;
   static constexpr std::uint32_t waiter = 1u << 3;
   static constexpr std::uint32_t taken = 1u << 4;
+  // Set by try_claim(): with several would-be producers (ask: the reply and the timeout),
+  // the one that set it completes the state; the others leave it alone.
+  static constexpr std::uint32_t claimed = 1u << 5;
+  // Set by attach(): a continuation waits in cont_; whoever completes the state runs it.
+  static constexpr std::uint32_t continued = 1u << 6;
 
   void add_ref() noexcept {
     // relaxed: the caller holds a reference already; taking another publishes nothing.
@@ -110,7 +143,24 @@ class result_state_base {
   /// Throws the stored exception (has_exception) or troupe::error(reason) (broken).
   [[noreturn]] void rethrow(std::uint32_t word) const;
 
+  /// Consumer (then()): stores `c` and runs it now if the state is already complete, else
+  /// leaves it for the producer's publish(). At most once per state.
+  void attach(result_continuation* c) noexcept {
+    cont_ = c;
+    // acq_rel: release publishes cont_ to publish()'s RMW; acquire, if a done bit is
+    // already set, pairs with publish() so that the payload is visible to c. The two RMWs
+    // are ordered: either publish() sees `continued` and runs c, or we see the done bit.
+    if ((word_.fetch_or(continued, memory_order_acq_rel) & done_mask) != 0) c->complete(c);
+  }
+
   // ---- producer side (the one holder of the promise or task) ----------------------------
+  /// Several producers: true for exactly one caller, which must then complete the state
+  /// (set_value, complete_with_exception or abandon); the others must not touch it.
+  bool try_claim() noexcept {
+    // relaxed: the RMW alone elects the producer; the winner's payload is published by
+    // publish()'s release, and a loser writes nothing.
+    return (word_.fetch_or(claimed, memory_order_relaxed) & claimed) == 0;
+  }
   /// Producer only: true once this side completed the state.
   bool completed_by_me() const noexcept {
     // relaxed: only the producer sets the done bits, so it sees its own writes.
@@ -133,13 +183,16 @@ class result_state_base {
   result_state_base() noexcept = default;
   virtual ~result_state_base() = default;
 
-  /// Sets one done bit (release: publishes the value / exception / reason written before)
-  /// and wakes a sleeping consumer if the waiter bit was set.
+  /// Sets one done bit (release: publishes the value / exception / reason written before),
+  /// wakes a sleeping consumer if the waiter bit was set, and runs an attached continuation.
   void publish(std::uint32_t done_bit) noexcept {
     // acq_rel: release publishes the payload; the RMW orders us against a consumer's
-    // fetch_or(waiter) in wait_slow(): either we see `waiter` and wake it, or it sees our
-    // done bit and never sleeps.
-    if ((word_.fetch_or(done_bit, memory_order_acq_rel) & waiter) != 0) wake();
+    // fetch_or(waiter) in wait_slow() — either we see `waiter` and wake it, or it sees our
+    // done bit and never sleeps — and likewise against attach()'s fetch_or(continued),
+    // whose release makes cont_ visible to our acquire.
+    const std::uint32_t w = word_.fetch_or(done_bit, memory_order_acq_rel);
+    if ((w & waiter) != 0) wake();
+    if ((w & continued) != 0) cont_->complete(cont_);
   }
   [[noreturn]] static void throw_already_satisfied(const char* operation);
 
@@ -151,8 +204,9 @@ class result_state_base {
   void check_not_on_worker(const char* operation) const;
 
   atomic<std::uint32_t> refs_{1};
-  const char* reason_ = nullptr;  // broken: why (static storage)
-  std::exception_ptr error_;      // has_exception: what
+  const char* reason_ = nullptr;         // broken: why (static storage)
+  std::exception_ptr error_;             // has_exception: what
+  result_continuation* cont_ = nullptr;  // continued: what then() attached
 };
 
 /// The shared state of a result<T>: the base plus raw storage for the value.
@@ -280,6 +334,13 @@ class result {
   /// True if this result has a state whose value has not been taken by get() yet.
   bool valid() const noexcept { return s_ != nullptr && !s_->taken_by_get(); }
 
+  /// Consumes this result: once it is ready, fn(troupe::result<T>) runs inside `actor`'s
+  /// turn (usually `*this` in a handler), where get() on it does not block and is allowed.
+  /// See "Continuations" in the file comment. Callable from any thread. Throws
+  /// troupe::error on an empty or already consumed result; std::bad_alloc leaves it intact.
+  template <class Actor, class Fn>
+  void then(Actor& actor, Fn&& fn) &&;
+
  private:
   friend struct detail::result_access;
   explicit result(detail::result_state<T>* s) noexcept : s_(s) {}
@@ -366,5 +427,70 @@ class promise {
   detail::result_state<T>* s_;
   bool retrieved_ = false;
 };
+
+// ---- continuations (result<T>::then) ------------------------------------------------------
+
+namespace detail {
+
+/// then()'s continuation: attached to the state, then posted to the actor's side channel
+/// when the state completes, then served (fn runs) or discarded (a dead letter) there. One
+/// pooled allocation. Holds the consumer's reference to the state, and one to the actor
+/// until it is posted.
+template <class T, class Fn>
+class continuation_node final : public result_continuation, public side_node {
+ public:
+  continuation_node(result_state<T>* s, actor_base* a, Fn f)
+      : state_(s), actor_(a), fn_(std::move(f)) {
+    this->result_continuation::complete = &on_complete;
+    this->side_node::handle = &on_side;
+    this->side_node::message_type = &typeid(result<T>);
+  }
+
+  static void* operator new(std::size_t n) { return pool_allocate(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { pool_release(p, n); }
+
+ private:
+  static_assert(alignof(Fn) <= alignof(std::max_align_t),
+                "result::then(): an over-aligned callable is not supported");
+
+  // The thread that completed the state: hand the result to the actor.
+  static void on_complete(result_continuation* c) noexcept {
+    auto* self = static_cast<continuation_node*>(c);
+    actor_base* a = self->actor_;
+    a->post(self);  // from here *self may be served or discarded, on any thread
+    a->release();   // the reference taken by then(); the actor's own keep it alive now
+  }
+
+  // The actor's consumer: run == true inside its turn, false if it has stopped.
+  static void on_side(side_node* n, actor_base&, bool run) {
+    std::unique_ptr<continuation_node> self(static_cast<continuation_node*>(n));
+    result<T> r = result_access::adopt(self->state_);
+    if (run) std::invoke(self->fn_, std::move(r));
+  }
+
+  result_state<T>* state_;
+  actor_base* actor_;
+  Fn fn_;
+};
+
+}  // namespace detail
+
+template <class T>
+template <class Actor, class Fn>
+void result<T>::then(Actor& actor, Fn&& fn) && {
+  static_assert(std::is_base_of_v<detail::actor_base, Actor>,
+                "troupe::result::then(actor, fn): the first argument must be an actor (in a "
+                "handler, usually *this); fn runs inside that actor's turn");
+  static_assert(std::is_invocable_v<std::decay_t<Fn>&, result<T>&&>,
+                "troupe::result::then(actor, fn): fn must be callable with a "
+                "troupe::result<T> (the ready result; call get() on it)");
+  detail::result_state<T>* s = state("then");
+  if (s->taken_by_get()) throw error("result::then() after get(): the value was taken already");
+  auto* node = new detail::continuation_node<T, std::decay_t<Fn>>(s, &actor, std::forward<Fn>(fn));
+  detail::actor_base& a = actor;
+  a.add_ref();   // released once the node is posted (continuation_node::on_complete)
+  s_ = nullptr;  // the node holds our reference now
+  s->attach(node);
+}
 
 }  // namespace troupe

@@ -33,7 +33,9 @@
 // throws: it would block the worker). Wait-free pattern: let the task send its outcome back
 // as a message,
 //   troupe::submit(w, [me = self(), x] { me.send(Done{work(x)}); });
-// (`ask` with continuations delivered as messages is a later addition.)
+// or hand the result to a continuation that runs in the actor's turn (result.hpp, then()):
+//   troupe::submit(w, work, x).then(*this, [this](troupe::result<R> r) { use(r.get()); });
+// (or co_await it in a coroutine actor); ask.hpp does the same for request/response.
 #pragma once
 
 #include <exception>

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "troupe/actor.hpp"           // IWYU pragma: export
+#include "troupe/ask.hpp"             // IWYU pragma: export
 #include "troupe/blocking_actor.hpp"  // IWYU pragma: export
 #include "troupe/coro_actor.hpp"    // IWYU pragma: export
 #include "troupe/error.hpp"         // IWYU pragma: export

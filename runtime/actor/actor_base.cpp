@@ -38,6 +38,13 @@ void actor_base::start_now() noexcept {
 }
 
 void actor_base::post(side_node* n) noexcept {
+  if (n->message_type != nullptr) {  // counted before it can be handled (as enqueue() does)
+    if (worker* w = current_worker_of(core_)) {
+      worker_counters::add(w->counters().sent, 1);
+    } else {
+      core_->count_external_sent();
+    }
+  }
   // relaxed: only a first guess for the CAS below.
   side_node* top = side_.load(memory_order_relaxed);
   do {
@@ -61,6 +68,10 @@ side_node* actor_base::take_side() noexcept {
 void actor_base::discard_side(side_node* list, actor_base& a) noexcept {
   while (list != nullptr) {
     side_node* n = std::exchange(list, list->next);
+    if (n->message_type != nullptr) {
+      a.report_dead_letter(*n->message_type);
+      a.core_->count_dead_letters(1);
+    }
     n->handle(n, a, false);
   }
 }
@@ -72,6 +83,13 @@ std::exception_ptr actor_base::serve_side() noexcept {
   side_node* list = take_side();
   while (list != nullptr) {
     side_node* n = std::exchange(list, list->next);
+    if (n->message_type != nullptr) {
+      // Served inside our turn, so on a worker of our runtime (the turn's owner): its
+      // counters are ours to write.
+      worker* w = current_worker_of(core_);
+      assert(w != nullptr && "serve_side() outside the actor's turn");
+      if (w != nullptr) worker_counters::add(w->counters().handled, 1);
+    }
     try {
       n->handle(n, *this, true);
     } catch (...) {

@@ -42,6 +42,11 @@ wait_slot& slot_for(const void* state) noexcept {
 }  // namespace
 
 void result_state_base::check_not_on_worker(const char* operation) const {
+  // A result handed to a continuation (then(), co_await) is ready by construction: nothing
+  // can block, so it is allowed on the worker that runs the continuation.
+  // acquire: as ready(); pairs with publish().
+  const std::uint32_t w = word_.load(memory_order_acquire);
+  if ((w & continued) != 0 && (w & done_mask) != 0) return;
   if (on_worker_thread()) {
     throw error(std::string("result::") + operation +
                 "() called on a worker thread (inside a handler); it would block the worker. "

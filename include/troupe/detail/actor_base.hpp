@@ -24,6 +24,10 @@
 // lock-free LIFO list) and then signals the mailbox (mpsc_mailbox::signal): if the actor was
 // idle that schedules it, otherwise the mailbox cannot go idle before the consumer has
 // called serve_side() (INV-MAILBOX-6). A stopped actor discards what is posted to it.
+// A side node with a message_type stands for a message (a result delivered to a
+// continuation, e.g. an ask() reply): post() counts it as sent, serving it counts it as
+// handled, discarding it reports and counts a dead letter, so sent == handled +
+// dead_lettered still holds. Other side nodes (a recv_for() timeout) are not counted.
 //
 // Ownership (who may touch what):
 //   refs_, state_    any thread, atomically.
@@ -65,6 +69,9 @@ class actor_base;
 /// A notification posted to an actor outside its mailbox (see "Side channel" above).
 struct side_node {
   side_node* next = nullptr;
+  /// Non-null: the notification stands for a message of this type and is counted like one
+  /// (see "Side channel" above); reported as this type if it becomes a dead letter.
+  const std::type_info* message_type = nullptr;
   /// Serves the notification (run == true: on the consumer, inside the actor's turn; may
   /// throw, which fails the actor like a throwing handler) or discards it (run == false:
   /// the actor has stopped; must not throw). Either way it frees the node.

@@ -1,0 +1,414 @@
+// troupe/ask.hpp — request/response between actors: ask() sends a request and returns a
+// troupe::result for its reply.
+//
+//   struct Squarer : troupe::actor<Squarer, troupe::request<int, long>> {
+//     void on(troupe::request<int, long> r) { r.reply(long(r.value()) * r.value()); }
+//   };
+//   auto sq = rt.spawn<Squarer>();
+//
+//   // From a thread outside the runtime: block on the result.
+//   long v = troupe::ask(sq, 7).get();                       // 49
+//   long w = troupe::ask(sq, 8, 100ms).get();                // or troupe::ask_timeout
+//
+//   // From an event actor: a continuation that runs in this actor's turn (never blocks).
+//   troupe::ask(sq, 7, 100ms).then(*this, [this](troupe::result<long> r) {
+//     try { total_ += r.get(); } catch (const troupe::error& e) { ... }
+//   });
+//
+//   // From a coroutine actor (inside run()): suspends the coroutine, not the worker.
+//   long x = co_await troupe::ask(sq, 7, 100ms);
+//
+// The responder lists troupe::request<Req, Reply> among its messages and answers each one
+// with reply(value) or fail(exception_ptr), once. ask(target, req) picks the request type
+// from the target's message list: the one whose Req is exactly the argument's type, else the
+// only one that Req can be constructed from; Reply is its reply type. No match, or several,
+// is a compile-time error that says so.
+//
+// Outcomes, through the result (exactly one wins, whatever the timing):
+//   * reply(v)                 -> get() returns v;
+//   * fail(e)                  -> get() rethrows e;
+//   * the request is destroyed unanswered — its handler returned without replying, or the
+//     responder had stopped and it became a dead letter -> troupe::error ("ask: the request
+//     was dropped without a reply ...");
+//   * the timeout passes first -> troupe::ask_timeout (a troupe::error naming the timeout).
+//     A reply or fail() that comes later is discarded: it counts as one message sent and
+//     dead-lettered on the target's runtime and is reported to on_dead_letter with
+//     receiver 0 and the type Reply. The responder can test request::expired() to skip work
+//     nobody waits for any more.
+// Without a timeout, a responder that keeps a request forever keeps the asker waiting.
+//
+// Costs and accounting: the request is one ordinary message (one pooled mailbox node,
+// counted sent and handled or dead-lettered); the result's shared state, with the reply
+// value and the timer, is one pooled allocation; a timeout adds one entry in the target
+// runtime's timer thread (a lock, off the send path). A reply delivered to an actor (then()
+// or co_await) counts as one more message sent to the asker and handled by it, or, if the
+// asker has stopped, dead-lettered (see result.hpp, "Continuations"), so sent == handled +
+// dead_lettered holds after shutdown.
+//
+// Order: a reply reaches an asking actor through its side channel, not its mailbox, so it
+// is not ordered with ordinary messages from the responder: it may overtake messages the
+// responder sent before replying.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+#include "troupe/detail/actor_base.hpp"
+#include "troupe/detail/node_pool.hpp"
+#include "troupe/detail/timer_task.hpp"
+#include "troupe/error.hpp"
+#include "troupe/ref.hpp"
+#include "troupe/result.hpp"
+
+namespace troupe {
+
+/// The error of an ask() whose timeout passed before a reply came.
+class ask_timeout : public error {
+ public:
+  explicit ask_timeout(std::chrono::nanoseconds timeout);
+  /// The timeout that passed.
+  std::chrono::nanoseconds timeout() const noexcept { return timeout_; }
+
+ private:
+  std::chrono::nanoseconds timeout_;
+};
+
+namespace detail {
+
+inline constexpr const char* request_dropped_reason =
+    "ask: the request was dropped without a reply (the responder had stopped, so it became a "
+    "dead letter, or its handler returned without calling reply() or fail())";
+
+class runtime_core;
+
+/// The timeout half of an ask's shared state; out of line (runtime/results/ask.cpp).
+/// arm() runs on the asker before the request is sent; disarm() and late_reply() on the
+/// responder after it has received it, so the request's send orders them (no atomics).
+class ask_timing {
+ public:
+  ask_timing() noexcept = default;
+  ~ask_timing();  // drops the runtime reference arm() took
+  ask_timing(const ask_timing&) = delete;
+  ask_timing& operator=(const ask_timing&) = delete;
+
+  /// Keeps `core` alive and schedules `t` on its timer thread `timeout` from now. If that
+  /// throws, `t` has been discarded.
+  void arm(runtime_core* core, std::chrono::nanoseconds timeout, timer_task* t);
+  /// The request side completed the state first: cancel the timer (if armed).
+  void disarm() noexcept;
+  /// A reply came after the timeout: count it as sent and dead-lettered, and report it.
+  void late_reply(const std::type_info& type) const noexcept;
+  std::chrono::nanoseconds timeout() const noexcept { return timeout_; }
+
+ private:
+  runtime_core* core_ = nullptr;  // counted; non-null iff armed
+  timer_id timer_ = 0;
+  std::chrono::nanoseconds timeout_{0};
+};
+
+/// An ask_timeout for `timeout`, or null if it cannot be allocated.
+std::exception_ptr make_ask_timeout(std::chrono::nanoseconds timeout) noexcept;
+
+inline constexpr const char* ask_timed_out_reason = "ask: no reply within the timeout";
+
+/// The shared state of one ask: the result's state plus its timer (one allocation). Up to
+/// three references: the result, the request, the timer while scheduled. Two would-be
+/// producers, the request side and the timer, race through try_claim(): the first one
+/// completes the state, the other does nothing (a late reply is counted, see above).
+template <class Reply>
+class ask_state final : public result_state<Reply>, public timer_task {
+ public:
+  ask_state() noexcept = default;
+
+  static void* operator new(std::size_t n) { return pool_allocate(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { pool_release(p, n); }
+
+  /// Asker, before sending: arms the timeout (the timer takes a reference).
+  void arm(runtime_core* core, std::chrono::nanoseconds timeout) {
+    this->add_ref();  // released by fire() or discard(); arm() discards on failure
+    timing_.arm(core, timeout, this);
+  }
+
+  // ---- the request side (the responder) -------------------------------------------------
+  template <class... A>
+  void complete_value(A&&... args) noexcept {
+    if (!this->try_claim()) {
+      timing_.late_reply(typeid(Reply));
+      return;
+    }
+    try {
+      this->set_value("reply", std::forward<A>(args)...);
+    } catch (...) {  // constructing the reply threw: the asker gets that exception
+      this->complete_with_exception(std::current_exception());
+    }
+    timing_.disarm();
+  }
+  void complete_error(std::exception_ptr e) noexcept {
+    if (!this->try_claim()) {
+      timing_.late_reply(typeid(Reply));
+      return;
+    }
+    this->complete_with_exception(std::move(e));
+    timing_.disarm();
+  }
+  void complete_dropped() noexcept {
+    if (!this->try_claim()) return;  // timed out already: nothing was lost
+    this->abandon(request_dropped_reason);
+    timing_.disarm();
+  }
+
+ private:
+  ~ask_state() override = default;
+
+  // ---- the timer (timer_task) -------------------------------------------------------------
+  void fire() noexcept override {
+    if (this->try_claim()) {
+      if (std::exception_ptr e = make_ask_timeout(timing_.timeout())) {
+        this->complete_with_exception(std::move(e));
+      } else {
+        this->abandon(ask_timed_out_reason);
+      }
+    }
+    this->release();  // the timer's reference
+  }
+  void discard() noexcept override { this->release(); }
+
+  ask_timing timing_;
+};
+
+/// The request's end of an ask: one reference; destroying it unanswered drops the request.
+template <class Reply>
+class ask_link {
+ public:
+  explicit ask_link(ask_state<Reply>* s) noexcept : s_(s) {}
+  ask_link(ask_link&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  ask_link& operator=(ask_link&& o) noexcept {
+    if (this != &o) {
+      reset();
+      s_ = std::exchange(o.s_, nullptr);
+    }
+    return *this;
+  }
+  ~ask_link() { reset(); }
+
+  bool empty() const noexcept { return s_ == nullptr; }
+  bool expired() const noexcept { return s_ != nullptr && s_->ready(); }
+  /// Gives up the reference to the caller (who completes and releases it).
+  ask_state<Reply>* take(const char* operation);
+
+ private:
+  void reset() noexcept {
+    if (s_ == nullptr) return;
+    s_->complete_dropped();
+    std::exchange(s_, nullptr)->release();
+  }
+  ask_state<Reply>* s_;
+};
+
+[[noreturn]] void throw_request_answered(const char* operation);
+
+template <class Reply>
+ask_state<Reply>* ask_link<Reply>::take(const char* operation) {
+  if (s_ == nullptr) throw_request_answered(operation);
+  return std::exchange(s_, nullptr);
+}
+
+struct ask_tag {};
+
+}  // namespace detail
+
+/// The message an ask() sends: a value of type Req and the means to answer it with a Reply.
+/// List it among the responder's messages (actor<R, ..., request<Req, Reply>, ...>) and
+/// answer once with reply() or fail(). Move-only. Destroying it unanswered breaks the
+/// asker's result (see the file comment).
+template <class Req, class Reply>
+class request {
+  static_assert(std::is_object_v<Req> && !std::is_array_v<Req> && std::is_move_constructible_v<Req>,
+                "troupe::request<Req, Reply>: Req must be a move-constructible object type");
+  static_assert(std::is_void_v<Reply> || (std::is_object_v<Reply> && !std::is_array_v<Reply> &&
+                                          std::is_move_constructible_v<Reply>),
+                "troupe::request<Req, Reply>: Reply must be void or a move-constructible "
+                "object type");
+
+ public:
+  using value_type = Req;
+  using reply_type = Reply;
+
+  request(request&&) noexcept(std::is_nothrow_move_constructible_v<Req>) = default;
+  request& operator=(request&&) noexcept(std::is_nothrow_move_assignable_v<Req>) = default;
+  ~request() = default;  // unanswered: the asker's result breaks
+
+  /// The request's payload.
+  Req& value() & noexcept { return value_; }
+  const Req& value() const& noexcept { return value_; }
+  Req&& value() && noexcept { return std::move(value_); }
+
+  /// Answers with a Reply constructed from `v`. Throws troupe::error if already answered.
+  /// After the asker's timeout the reply is discarded (and counted, see the file comment).
+  template <class U>
+  requires(!std::is_void_v<Reply> && std::is_constructible_v<Reply, U&&>) void reply(U&& v) {
+    detail::ask_state<Reply>* s = link_.take("reply");
+    s->complete_value(std::forward<U>(v));
+    s->release();
+  }
+  /// Answers a request<Req, void>.
+  void reply() requires std::is_void_v<Reply> {
+    detail::ask_state<Reply>* s = link_.take("reply");
+    s->complete_value();
+    s->release();
+  }
+
+  /// Answers with an exception, which the asker's get() rethrows. Throws troupe::error if
+  /// already answered or if `e` is null.
+  void fail(std::exception_ptr e) {
+    if (!e) throw error("request::fail(): the exception_ptr is null");
+    detail::ask_state<Reply>* s = link_.take("fail");
+    s->complete_error(std::move(e));
+    s->release();
+  }
+
+  /// True once reply() or fail() was called (or this request was moved from).
+  bool answered() const noexcept { return link_.empty(); }
+  /// True if the asker's result is complete although this request is unanswered: its
+  /// timeout passed, so a reply would be discarded. A hint for skipping work.
+  bool expired() const noexcept { return link_.expired(); }
+
+  // Not API: built by ask().
+  template <class A>
+  request(detail::ask_tag, detail::ask_state<Reply>* s, A&& v)
+      : link_(s), value_(std::forward<A>(v)) {}
+
+ private:
+  detail::ask_link<Reply> link_;  // first: if value_'s construction throws, it drops the ask
+  Req value_;
+};
+
+namespace detail {
+
+template <class M>
+struct request_of {
+  static constexpr bool value = false;
+  using reply_type = void;
+};
+template <class Q, class R>
+struct request_of<request<Q, R>> {
+  static constexpr bool value = true;
+  using value_type = Q;
+  using reply_type = R;
+};
+
+template <class Arg, class M>
+constexpr bool request_exactly_for() {
+  if constexpr (request_of<M>::value) {
+    return std::is_same_v<std::remove_cvref_t<Arg>, typename request_of<M>::value_type>;
+  } else {
+    return false;
+  }
+}
+template <class Arg, class M>
+constexpr bool request_accepts() {
+  if constexpr (request_of<M>::value) {
+    return std::is_constructible_v<typename request_of<M>::value_type, Arg>;
+  } else {
+    return false;
+  }
+}
+
+/// Which request<Req, Reply> in Msgs an ask with an argument of type Arg sends.
+template <class Arg, class... Msgs>
+struct ask_resolution {
+  static constexpr std::size_t requests = (std::size_t{request_of<Msgs>::value} + ... + 0);
+  static constexpr std::size_t exact = (std::size_t{request_exactly_for<Arg, Msgs>()} + ... + 0);
+  static constexpr std::size_t accepting = (std::size_t{request_accepts<Arg, Msgs>()} + ... + 0);
+  static constexpr bool by_exact = exact == 1;
+  static constexpr bool ok = by_exact || (exact == 0 && accepting == 1);
+
+  template <class M>
+  static constexpr bool chosen = by_exact ? request_exactly_for<Arg, M>()
+                                          : request_accepts<Arg, M>();
+  template <class... Ms>
+  struct pick {
+    using type = void;
+  };
+  template <class M, class... Ms>
+  struct pick<M, Ms...> {
+    using type = std::conditional_t<chosen<M>, M, typename pick<Ms...>::type>;
+  };
+  using message = typename pick<Msgs...>::type;
+  using reply_type = typename request_of<message>::reply_type;
+};
+
+template <class Arg, class... Msgs>
+constexpr bool check_ask() {
+  using res = ask_resolution<Arg, Msgs...>;
+  static_assert(res::requests > 0,
+                "troupe::ask: the target does not handle any troupe::request<Req, Reply>; list "
+                "request<Req, Reply> among its actor's messages and answer it with reply()");
+  static_assert(res::requests == 0 || res::exact + res::accepting > 0,
+                "troupe::ask: no troupe::request<Req, Reply> of the target takes this argument "
+                "as its Req");
+  static_assert(res::requests == 0 || res::exact + res::accepting == 0 || res::ok,
+                "troupe::ask: the argument matches several troupe::request<Req, Reply> of the "
+                "target (ambiguous); pass a value of exactly one Req type");
+  return res::ok;
+}
+
+template <class Rep, class Period>
+std::chrono::nanoseconds ask_timeout_of(std::chrono::duration<Rep, Period> d) {
+  if (d <= d.zero()) return std::chrono::nanoseconds::zero();
+  // Beyond ~31 years, saturate instead of overflowing nanoseconds.
+  if (std::chrono::duration<double>(d).count() >= 1e9) return std::chrono::nanoseconds::max();
+  return std::chrono::ceil<std::chrono::nanoseconds>(d);
+}
+
+template <class Message, class... Msgs, class Arg>
+auto ask_send(const ref<Msgs...>& target, Arg&& arg, const std::chrono::nanoseconds* timeout)
+    -> result<typename request_of<Message>::reply_type> {
+  using Reply = typename request_of<Message>::reply_type;
+  actor_base* a = ref_access::actor_of(target, "ask");
+  auto* s = new ask_state<Reply>;  // one reference: the result's
+  result<Reply> r = result_access::adopt<Reply>(s);
+  s->add_ref();  // the request's
+  Message m(ask_tag{}, s, std::forward<Arg>(arg));
+  // Armed before the send, so the responder sees the timer (request send → receive).
+  if (timeout != nullptr) s->arm(a->core(), *timeout);
+  target.send(std::move(m));  // if this throws, m drops the ask (and cancels its timer)
+  return r;
+}
+
+}  // namespace detail
+
+/// Sends `req` to `target` as its request<Req, Reply> and returns the result of the reply.
+/// No timeout: the result completes when the request is answered or dropped. Throws
+/// troupe::error on an empty ref, std::bad_alloc if allocation fails (then nothing is sent).
+/// Callable from any thread, including handlers (see the file comment for how to consume
+/// the result there).
+template <class... Msgs, class Arg>
+auto ask(const ref<Msgs...>& target, Arg&& req) {
+  using res = detail::ask_resolution<Arg, Msgs...>;
+  if constexpr (detail::check_ask<Arg, Msgs...>()) {
+    return detail::ask_send<typename res::message>(target, std::forward<Arg>(req), nullptr);
+  } else {
+    return result<void>{};  // unreachable: check_ask() has failed a static_assert
+  }
+}
+
+/// As ask(target, req), but the result fails with troupe::ask_timeout if no answer came
+/// within `timeout` (measured from this call; zero or less: at once). Timers run on the
+/// target runtime's timer thread.
+template <class... Msgs, class Arg, class Rep, class Period>
+auto ask(const ref<Msgs...>& target, Arg&& req, std::chrono::duration<Rep, Period> timeout) {
+  using res = detail::ask_resolution<Arg, Msgs...>;
+  if constexpr (detail::check_ask<Arg, Msgs...>()) {
+    const std::chrono::nanoseconds t = detail::ask_timeout_of(timeout);
+    return detail::ask_send<typename res::message>(target, std::forward<Arg>(req), &t);
+  } else {
+    return result<void>{};  // unreachable: check_ask() has failed a static_assert
+  }
+}
+
+}  // namespace troupe
