@@ -15,7 +15,10 @@ timer_id timer_service::schedule(timer_clock::time_point when, timer_task* t) {
     return 0;
   }
   const timer_id id = next_id_++;
-  const bool earliest = by_deadline_.empty() || key{when, id} < by_deadline_.begin()->first;
+  // Wake the thread only if it would otherwise sleep past this deadline: with a steady
+  // stream of timers of one length (asks with a timeout) it then wakes once per timeout
+  // period, not once per timer.
+  const bool earlier = when < sleeping_until_;
   try {
     by_deadline_.emplace(key{when, id}, t);
     when_.emplace(id, when);
@@ -28,7 +31,7 @@ timer_id timer_service::schedule(timer_clock::time_point when, timer_task* t) {
     throw;
   }
   lock.unlock();
-  if (earliest) wake_.notify_one();
+  if (earlier) wake_.notify_one();
   return id;
 }
 
@@ -73,6 +76,7 @@ void timer_service::run() noexcept {
   std::unique_lock lock(mu_);
   while (!stopped_) {
     if (by_deadline_.empty()) {
+      sleeping_until_ = timer_clock::time_point::max();
       wake_.wait(lock);
       continue;
     }
@@ -80,6 +84,7 @@ void timer_service::run() noexcept {
     // A copy: waiting releases mu_, and a cancel() may free the node holding the key.
     const timer_clock::time_point deadline = first->first.first;
     if (deadline > timer_clock::now()) {
+      sleeping_until_ = deadline;
       wake_.wait_until(lock, deadline);
       continue;  // re-examine: an earlier timer, a cancel or stop() may have come
     }

@@ -54,6 +54,10 @@ class timer_service {
   std::unordered_map<timer_id, timer_clock::time_point> when_;  // guarded by mu_
   timer_id next_id_ = 1;                                        // guarded by mu_
   bool stopped_ = false;                                        // guarded by mu_
+  // When the thread will wake by itself: its current wait's deadline (max: none). Guarded
+  // by mu_; schedule() notifies only for an earlier deadline. Starts at min: the thread
+  // has not run yet, so the first schedule() notifies.
+  timer_clock::time_point sleeping_until_ = timer_clock::time_point::min();
   std::thread thread_;  // started under mu_ by the first schedule(); joined by stop()
 };
 
