@@ -53,6 +53,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -61,10 +62,12 @@
 #include "troupe/detail/actor_base.hpp"
 #include "troupe/detail/fiber_host.hpp"
 #include "troupe/detail/message_node.hpp"
+#include "troupe/detail/message_stash.hpp"
 #include "troupe/detail/timer_task.hpp"
 #include "troupe/detail/typed_actor.hpp"
 #include "troupe/error.hpp"
 #include "troupe/ref.hpp"
+#include "troupe/result.hpp"
 
 namespace troupe {
 
@@ -90,13 +93,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
  protected:
   explicit blocking_actor(fiber_options options = {}) noexcept
       : stack_size_(std::max(options.stack_size, min_stack_size)) {}
-  ~blocking_actor() override {
-    // Only if the actor never ran to its end (spawn failed): nothing to report.
-    while (node_type* n = unstash_front()) {
-      n->destroy_payload();
-      node_type::deallocate(n);
-    }
-  }
+  ~blocking_actor() override = default;
 
   /// The next message, in send order per sender. Throws troupe::actor_exit at the close
   /// sentinel. Only inside run().
@@ -122,6 +119,48 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   requires std::is_invocable_r_v<bool, Pred&, const message&> message recv_if(Pred&& pred) {
     const matcher m = matcher::of(pred);
     return std::move(*take(&m, nullptr));
+  }
+
+  /// Waits for `r` — from troupe::ask() or troupe::submit() — without blocking the worker:
+  /// the fiber parks until r is ready, then this returns its value or throws its exception
+  /// (troupe::ask_timeout, troupe::error, or what the task or responder failed with):
+  ///   long sq = await(troupe::ask(squarer, 7, 100ms));
+  /// Messages that arrive meanwhile stay queued, in order, for later receives (they move to
+  /// the stash so that the mailbox can go idle); a close() that arrives meanwhile surfaces
+  /// as actor_exit at the first receive after them. The result's delivery counts as one
+  /// message (see result.hpp, "Continuations"). Only inside run().
+  template <class T>
+  T await(result<T> r) {
+    // Shared with the continuation: if this wait ends by an exception (the fiber being
+    // destroyed), a late delivery still has somewhere to go.
+    auto box = std::make_shared<std::optional<result<T>>>();
+    std::move(r).then(*this, [box](result<T> ready) { box->emplace(std::move(ready)); });
+    while (!box->has_value()) {
+      if (budget_left_ == 0) {
+        wait_ = wait_reason::yield;
+        detail::fiber_host::suspend();
+        continue;
+      }
+      auto [n, retired] = this->mailbox_.pop();
+      this->free_retired(retired);
+      if (n == nullptr) {  // the delivery comes through the side channel, served by the turn
+        wait_ = wait_reason::message;
+        detail::fiber_host::suspend();
+        continue;
+      }
+      --budget_left_;
+      if (this->is_close_sentinel(n)) {
+        exiting_ = true;  // receives throw once the stash is empty
+        continue;
+      }
+      auto* node = static_cast<node_type*>(n);
+      if (exiting_) {  // behind the sentinel: never received, as for an event actor
+        this->dead_letter(node);
+        continue;
+      }
+      stash(node);
+    }
+    return (**box).get();
   }
 
   /// recv_if() with a timeout: std::nullopt once `timeout` has passed with no match.
@@ -172,8 +211,12 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
 
   // The next message that `m` accepts (any if null); std::nullopt if `deadline` passes first.
   std::optional<message> take(const matcher* m, const time_point* deadline) {
+    // Taken before the close sentinel (skipped by a selective receive, or stashed while
+    // awaiting a result): still received, in order, before actor_exit.
+    if (node_type* n = m == nullptr ? stash_.pop_front() : stash_.take_first(*m)) {
+      return hand_over(n, true);
+    }
     if (exiting_) throw actor_exit{};
-    if (node_type* n = unstash(m)) return hand_over(n, true);
     struct disarm_on_exit {
       blocking_actor* self;
       ~disarm_on_exit() { self->disarm(); }
@@ -209,8 +252,8 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
     }
   }
 
-  // Runs the selective test on a popped node; if it fails (or throws), moves the payload to
-  // the stash (the node itself stays the mailbox's dummy) and returns false (or rethrows).
+  // Runs the selective test on a popped node; if it fails (or throws), moves the message to
+  // the stash and returns false (or rethrows).
   bool test_or_stash(const matcher& m, node_type* node) {
     bool accepted = false;
     try {
@@ -224,53 +267,12 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   }
 
   void stash(node_type* node) {
-    node_type* copy = nullptr;
     try {
-      copy = node_type::make(std::move(node->payload()));
+      stash_.push_moved(node);  // the node itself stays the mailbox's dummy
     } catch (...) {             // out of memory: the message cannot be kept
-      this->dead_letter(node);  // the node itself stays the mailbox's dummy
+      this->dead_letter(node);
       throw;
     }
-    node->destroy_payload();
-    // relaxed: the stash is private to the consumer.
-    copy->next.store(nullptr, detail::memory_order_relaxed);
-    if (stash_tail_ == nullptr) {
-      stash_head_ = copy;
-    } else {
-      stash_tail_->next.store(copy, detail::memory_order_relaxed);  // relaxed: private
-    }
-    stash_tail_ = copy;
-  }
-
-  // The first stashed node `m` accepts (any if null), unlinked; nullptr if none.
-  node_type* unstash(const matcher* m) {
-    if (m == nullptr) return unstash_front();
-    node_type* prev = nullptr;
-    for (node_type* n = stash_head_; n != nullptr; prev = n, n = next_stashed(n)) {
-      if (!(*m)(n->payload())) continue;
-      node_type* after = next_stashed(n);
-      if (prev == nullptr) {
-        stash_head_ = after;
-      } else {
-        prev->next.store(after, detail::memory_order_relaxed);  // relaxed: private list
-      }
-      if (stash_tail_ == n) stash_tail_ = prev;
-      return n;
-    }
-    return nullptr;
-  }
-
-  node_type* unstash_front() noexcept {
-    node_type* n = stash_head_;
-    if (n == nullptr) return nullptr;
-    stash_head_ = next_stashed(n);
-    if (stash_head_ == nullptr) stash_tail_ = nullptr;
-    return n;
-  }
-
-  static node_type* next_stashed(node_type* n) noexcept {
-    // relaxed: the stash is private to the consumer.
-    return static_cast<node_type*>(n->next.load(detail::memory_order_relaxed));
   }
 
   // Moves the payload out; the node is freed if it is ours (stashed), else it stays the
@@ -355,6 +357,11 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
         return stop(std::current_exception());
       }
     }
+    // Side notifications first (a result the fiber awaits, then() continuations), so that
+    // a steady stream of messages cannot hold them back.
+    if (this->mailbox_.signalled()) {
+      if (auto e = this->serve_side()) return stop(std::move(e));
+    }
     for (;;) {
       fiber_.resume();
       if (fiber_.done()) return stop(fiber_.error());
@@ -378,7 +385,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
       }
     }
     disarm();
-    while (node_type* n = unstash_front()) {
+    while (node_type* n = stash_.pop_front()) {  // skipped or stashed, never received
       this->dead_letter(n);
       node_type::deallocate(n);
     }
@@ -390,8 +397,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
 
   // Consumer only: the worker running the turn, and the fiber it resumes.
   detail::fiber_host fiber_;
-  node_type* stash_head_ = nullptr;  // skipped by a selective receive, oldest first
-  node_type* stash_tail_ = nullptr;
+  detail::message_stash<node_type> stash_;  // skipped, or arrived while awaiting a result
   std::uint64_t* handled_ = nullptr;
   std::uint64_t generation_ = 0;  // of the latest armed timeout
   detail::timer_id timer_ = 0;

@@ -61,6 +61,7 @@
 #include "troupe/actor.hpp"
 #include "troupe/detail/actor_base.hpp"
 #include "troupe/detail/message_node.hpp"
+#include "troupe/detail/message_stash.hpp"
 #include "troupe/detail/node_pool.hpp"
 #include "troupe/detail/typed_actor.hpp"
 #include "troupe/error.hpp"
@@ -135,10 +136,6 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
   coro_actor() noexcept = default;
   ~coro_actor() override {
     if (coro_) coro_.destroy();  // only if spawn failed or the actor never finished
-    while (node_type* n = unstash_front()) {
-      n->destroy_payload();
-      node_type::deallocate(n);
-    }
   }
 
   /// Awaitable: the next message, in send order per sender. Throws troupe::actor_exit at
@@ -186,9 +183,9 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
   // Consumer only. Takes the next message into current_ — from the stash first, then the
   // mailbox — or notes the close sentinel (current_ stays null).
   bool take_next() noexcept {
-    if (stash_head_ != nullptr) {
+    if (!stash_.empty()) {
       if (budget_left_ == 0) return false;
-      current_ = unstash_front();
+      current_ = stash_.pop_front();
       current_owned_ = true;
       --budget_left_;
       ++*handled_;
@@ -244,33 +241,14 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       this->dead_letter(node);
       return stashed::one;
     }
-    node_type* copy = nullptr;
     try {
-      copy = node_type::make(std::move(node->payload()));
-    } catch (...) {  // out of memory: the message cannot be kept
+      stash_.push_moved(node);  // the node itself stays the mailbox's dummy
+    } catch (...) {             // out of memory: the message cannot be kept
       this->dead_letter(node);
       stash_error_ = std::current_exception();
       return stashed::failed;
     }
-    node->destroy_payload();  // the node itself stays the mailbox's dummy
-    // relaxed: the stash is private to the consumer.
-    copy->next.store(nullptr, detail::memory_order_relaxed);
-    if (stash_tail_ == nullptr) {
-      stash_head_ = copy;
-    } else {
-      stash_tail_->next.store(copy, detail::memory_order_relaxed);  // relaxed: private
-    }
-    stash_tail_ = copy;
     return stashed::one;
-  }
-
-  node_type* unstash_front() noexcept {
-    node_type* n = stash_head_;
-    if (n == nullptr) return nullptr;
-    // relaxed: the stash is private to the consumer.
-    stash_head_ = static_cast<node_type*>(n->next.load(detail::memory_order_relaxed));
-    if (stash_head_ == nullptr) stash_tail_ = nullptr;
-    return n;
   }
 
   detail::turn_result run_turn(unsigned budget, std::uint64_t& handled) noexcept final {
@@ -337,7 +315,7 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       n->destroy_payload();
       if (current_owned_) node_type::deallocate(n);
     }
-    while (node_type* n = unstash_front()) {  // stashed while awaiting, never received
+    while (node_type* n = stash_.pop_front()) {  // stashed while awaiting, never received
       this->dead_letter(n);
       node_type::deallocate(n);
     }
@@ -347,10 +325,9 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
 
   // Consumer only (the worker running the turn).
   std::coroutine_handle<typename task::promise_type> coro_;
-  node_type* current_ = nullptr;     // taken by take_next(), not yet handed to run()
-  node_type* stash_head_ = nullptr;  // arrived while awaiting a result, oldest first
-  node_type* stash_tail_ = nullptr;
-  std::exception_ptr stash_error_;  // stash_next() failed: stop with this
+  node_type* current_ = nullptr;            // taken by take_next(), not yet handed to run()
+  detail::message_stash<node_type> stash_;  // arrived while awaiting a result
+  std::exception_ptr stash_error_;          // stash_next() failed: stop with this
   std::uint64_t* handled_ = nullptr;
   unsigned budget_left_ = 0;
   wait_reason wait_ = wait_reason::message;

@@ -407,22 +407,56 @@ struct CoroAsker : troupe::coro_actor<CoroAsker, Go, Seq> {
   std::vector<std::string>* log_;
 };
 
-TEST_P(Ask, ACoroutineAwaitsTheReplyIdlyWhileMessagesStayQueuedInOrder) {
-  troupe::runtime rt(with_workers(GetParam()));
+// The same conversation as a blocking actor: await() parks the fiber, not the worker.
+struct BlockingAsker : troupe::blocking_actor<BlockingAsker, Go, Seq> {
+  BlockingAsker(troupe::ref<square_request, Release> target, std::chrono::milliseconds timeout,
+                std::vector<std::string>* log)
+      : target_(std::move(target)), timeout_(timeout), log_(log) {}
+
+  void run() {
+    try {
+      for (;;) {
+        auto m = recv();
+        if (auto* g = std::get_if<Go>(&m)) {
+          try {
+            const long v = await(troupe::ask(target_, g->n, timeout_));
+            log_->push_back("reply " + std::to_string(v));
+          } catch (const troupe::ask_timeout&) {
+            log_->push_back("timeout");
+          }
+        } else {
+          log_->push_back("seq " + std::to_string(std::get<Seq>(m).n));
+        }
+      }
+    } catch (const troupe::actor_exit&) {
+      log_->push_back("exit");
+    }
+  }
+
+  troupe::ref<square_request, Release> target_;
+  std::chrono::milliseconds timeout_;
+  std::vector<std::string>* log_;
+};
+
+// For a coroutine or blocking asker: awaiting a reply leaves the worker free and the actor
+// idle, and the messages that arrive meanwhile are received afterwards, in order.
+template <class Asker>
+void awaits_idly_with_messages_kept_in_order(unsigned workers) {
+  troupe::runtime rt(with_workers(workers));
   std::atomic<int> received{0};
   auto h = rt.spawn<Holder>(&received);
   std::vector<std::string> log;  // written by the actor, read after join()
-  auto c = rt.spawn<CoroAsker>(h, 60s, &log);
+  auto c = rt.spawn<Asker>(h, 60s, &log);
   c.send(Go{4});
-  // The coroutine awaits the holder; these queue up behind the Go, the close too.
+  // The asker awaits the holder; these queue up behind the Go, the close too.
   constexpr int kQueued = 300;
   for (int i = 0; i < kQueued; ++i) c.send(Seq{i});
   c.send(Go{5});
   c.close();
   ASSERT_TRUE(eventually([&] { return received.load() == 1; }));
-  // While the coroutine awaits, the actor goes idle and the workers sleep: an actor that
-  // spun on its queued messages would burn a worker's CPU until the reply. A CPU-time
-  // measure over an idle second (as in idle_cpu_test), not a timing of anything.
+  // While the actor awaits, it goes idle and the workers sleep: an actor that spun on its
+  // queued messages would burn a worker's CPU until the reply. A CPU-time measure over an
+  // idle second (as in idle_cpu_test), not a timing of anything.
   std::this_thread::sleep_for(100ms);  // settle: the stash fills, the workers' spinning ends
   const double cpu_before = process_cpu_seconds();
   std::this_thread::sleep_for(1s);
@@ -441,11 +475,14 @@ TEST_P(Ask, ACoroutineAwaitsTheReplyIdlyWhileMessagesStayQueuedInOrder) {
   shutdown_and_expect_accounting(rt);
 }
 
-TEST_P(Ask, ACoroutineGetsAskTimeoutAndMessagesAfterTheCloseAreDeadLetters) {
-  troupe::runtime rt(with_workers(GetParam()));
+// For a coroutine or blocking asker: a timeout surfaces as ask_timeout, messages sent before
+// the close are still received after it, and those behind the close are dead letters.
+template <class Asker>
+void gets_ask_timeout_and_dead_letters_behind_the_close(unsigned workers) {
+  troupe::runtime rt(with_workers(workers));
   auto h = rt.spawn<Holder>();  // never released: the ask times out
   std::vector<std::string> log;
-  auto c = rt.spawn<CoroAsker>(h, 20ms, &log);
+  auto c = rt.spawn<Asker>(h, 20ms, &log);
   c.send(Go{2});
   for (int i = 0; i < 5; ++i) c.send(Seq{i});
   c.close();
@@ -459,6 +496,22 @@ TEST_P(Ask, ACoroutineGetsAskTimeoutAndMessagesAfterTheCloseAreDeadLetters) {
   EXPECT_EQ(log[6], "exit");
   shutdown_and_expect_accounting(rt);
   EXPECT_EQ(rt.stats().dead_lettered, 3u);
+}
+
+TEST_P(Ask, ACoroutineAwaitsTheReplyIdlyWhileMessagesStayQueuedInOrder) {
+  awaits_idly_with_messages_kept_in_order<CoroAsker>(GetParam());
+}
+
+TEST_P(Ask, ABlockingActorAwaitsTheReplyIdlyWhileMessagesStayQueuedInOrder) {
+  awaits_idly_with_messages_kept_in_order<BlockingAsker>(GetParam());
+}
+
+TEST_P(Ask, ACoroutineGetsAskTimeoutAndMessagesAfterTheCloseAreDeadLetters) {
+  gets_ask_timeout_and_dead_letters_behind_the_close<CoroAsker>(GetParam());
+}
+
+TEST_P(Ask, ABlockingActorGetsAskTimeoutAndMessagesAfterTheCloseAreDeadLetters) {
+  gets_ask_timeout_and_dead_letters_behind_the_close<BlockingAsker>(GetParam());
 }
 
 struct CoroFailure : troupe::coro_actor<CoroFailure, Go> {
