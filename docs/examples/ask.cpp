@@ -1,6 +1,7 @@
 // Request/response between actors with troupe::ask: the reply to a message, as a
 // troupe::result — awaited with get() outside the runtime, handed to a continuation in an
-// event actor, or co_awaited in a coroutine actor. Never blocks a worker thread.
+// event actor, co_awaited in a coroutine actor, or await()ed in a blocking actor. Never
+// blocks a worker thread.
 //
 //   responder:   struct Squarer : troupe::actor<Squarer, troupe::request<int, long>> {
 //                  void on(troupe::request<int, long> r) { r.reply(...); }
@@ -8,6 +9,7 @@
 //   outside:     long v = troupe::ask(squarer, 7).get();
 //   event actor: troupe::ask(squarer, 7, 1s).then(*this, [this](troupe::result<long> r) {...});
 //   coroutine:   long v = co_await troupe::ask(squarer, 7, 1s);
+//   blocking:    long v = await(troupe::ask(squarer, 7, 1s));
 //
 // Expected output: ask.expected.
 #include <chrono>
@@ -76,6 +78,21 @@ struct Pythagoras : troupe::coro_actor<Pythagoras, std::pair<int, int>> {
   Squarer::handle sq_;
 };
 
+// A blocking actor: await() parks the fiber, not the worker.
+struct Hypotenuse : troupe::blocking_actor<Hypotenuse, std::pair<int, int>> {
+  explicit Hypotenuse(Squarer::handle sq) : sq_(std::move(sq)) {}
+
+  void run() {
+    for (;;) {
+      const auto [a, b] = recv();
+      const long c2 = await(troupe::ask(sq_, a, 1s)) + await(troupe::ask(sq_, b, 1s));
+      std::printf("blocking: %d^2 + %d^2 = %ld\n", a, b, c2);
+    }
+  }
+
+  Squarer::handle sq_;
+};
+
 int main() {
   troupe::runtime rt;
   auto sq = rt.spawn<Squarer>();
@@ -109,6 +126,12 @@ int main() {
   pythagoras.send(std::pair{3, 4});
   pythagoras.close();
   pythagoras.join();
+
+  // A blocking actor with await().
+  auto hypotenuse = rt.spawn<Hypotenuse>(sq);
+  hypotenuse.send(std::pair{5, 12});
+  hypotenuse.close();
+  hypotenuse.join();
 
   rt.shutdown();
   // Replies delivered to actors count as messages too: sent == handled + dead-lettered.
