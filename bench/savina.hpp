@@ -5,7 +5,7 @@
 // choice of ping targets. Nothing here depends on an actor runtime.
 //
 // Sources: Savina (Imam & Sarkar, AGERE! 2014), github.com/shamsimam/savina —
-// benchmarks/fjthrput (ForkJoinConfig.performComputation), benchmarks/chameneos
+// benchmarks/fjthrput (ThroughputConfig.performComputation), benchmarks/chameneos
 // (ChameneosHelper.complement), benchmarks/big (BigConfig, PseudoRandom per actor).
 #pragma once
 
