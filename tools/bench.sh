@@ -1,23 +1,68 @@
 #!/usr/bin/env bash
-# tools/bench.sh [benchmark args...] — install what is missing, build the release preset's
-# benchmarks and run the headline macro benchmarks (BM_PingPong, BM_FanIn, BM_ThreadRing).
-# items_per_second in the output is messages per second.
+# tools/bench.sh [tools/bench_compare.py options] — the headline benchmark command: install
+# what is missing (tools/setup.sh --bench: the required packages, plus libcaf-dev and
+# python3-matplotlib when it can), build the release preset's macro benchmarks, then run
+# troupe against CAF with tools/bench_compare.py: both binaries alternately, medians, a table
+# of rates and troupe/CAF ratios, results JSON and a bar chart. Without CAF (libcaf-dev) the
+# same tool runs troupe alone and says so; without python3 the troupe binary runs directly.
 #
-#   tools/bench.sh                                   # headline set
-#   tools/bench.sh --workers=1                       # extra arguments go to the benchmark binary
-#   tools/bench.sh --benchmark_filter=BM_FanIn       # a later filter overrides the default one
-#   tools/bench.sh --benchmark_format=json --benchmark_out=results.json
+#   tools/bench.sh                                  # all benchmarks, all hardware threads, 3 reps
+#   tools/bench.sh --workers=2 --reps=5
+#   tools/bench.sh --filter='BM_(Chameneos|Big)'    # a Google Benchmark filter regex
+#   tools/bench.sh --workers=1 -- --scale=0.1       # after --: arguments for both binaries
+#
+# Results go to build/release/bench/results/ (results.json, compare.png) unless --out-dir is
+# given; docs/bench/ holds the published ones. items_per_second is messages, hops, actors or
+# meetings per second as each benchmark states (see docs/benchmarks.md).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-tools/setup.sh
+tools/setup.sh --bench
 
 cmake --preset release >/dev/null
-cmake --build --preset release --target troupe_bench_macro
+targets=(troupe_bench_macro)
+# caf_bench_macro exists as a target only when CMake found CAF 0.17 (bench/peers/caf).
+if cmake --build --preset release --target help 2>/dev/null | grep -q '^caf_bench_macro:'; then
+  targets+=(caf_bench_macro)
+fi
+cmake --build --preset release --target "${targets[@]}"
 
-bin=build/release/bench/troupe_bench_macro
-if [[ ! -x "$bin" ]]; then
-  echo "troupe: $bin was not built" >&2
+bench_dir=build/release/bench
+if [[ ! -x "$bench_dir/troupe_bench_macro" ]]; then
+  echo "troupe: $bench_dir/troupe_bench_macro was not built" >&2
   exit 1
 fi
-exec "$bin" --benchmark_filter='^BM_(PingPong|FanIn|ThreadRing)' "$@"
+
+if [[ " ${targets[*]} " == *" caf_bench_macro "* ]]; then
+  echo "troupe: comparing troupe with CAF ($bench_dir/caf_bench_macro) in one run"
+else
+  # A binary left from a build that had CAF would otherwise be picked up by bench_compare.py.
+  rm -f "$bench_dir/caf_bench_macro"
+  echo "troupe: CAF (the C++ Actor Framework) is ABSENT: running troupe alone, no ratios." >&2
+  echo "troupe: to compare with CAF: apt-get install libcaf-dev (Debian 12: CAF 0.17), then" \
+       "run tools/bench.sh again." >&2
+fi
+
+if ! command -v python3 >/dev/null; then
+  echo "troupe: python3 is absent (apt-get install python3-matplotlib brings it): running" \
+       "$bench_dir/troupe_bench_macro directly, without the comparison tool." >&2
+  args=()
+  passthrough=0
+  for a in "$@"; do  # keep what the binary understands
+    if [[ $passthrough -eq 1 ]]; then
+      args+=("$a")
+    else
+      case "$a" in
+        --) passthrough=1 ;;
+        --workers=*) args+=("$a") ;;
+        --filter=*) args+=("--benchmark_filter=${a#--filter=}") ;;
+        *) echo "troupe: ignoring '$a' (a tools/bench_compare.py option)" >&2 ;;
+      esac
+    fi
+  done
+  exec "$bench_dir/troupe_bench_macro" "${args[@]}"
+fi
+
+# --out-dir first, so that a user's own --out-dir (later on the line) wins.
+exec python3 tools/bench_compare.py --build-dir build/release \
+  --out-dir "$bench_dir/results" "$@"

@@ -140,6 +140,10 @@ def run_binary(label, path, args, rep, reps):
             os.unlink(out_path)
         except OSError:
             pass
+    if proc.returncode == 0 and (doc is None or not doc.get("benchmarks")):
+        sys.stderr.write(proc.stderr[-4000:])
+        sys.exit(f"bench_compare: {label} ran no benchmark: does --filter match? (run names "
+                 "end in /iterations:3/manual_time, so a filter anchored with $ matches none)")
     if proc.returncode != 0 or doc is None:
         sys.stderr.write(proc.stderr[-4000:])
         sys.exit(f"bench_compare: {label} failed (exit status {proc.returncode}) after "
