@@ -12,7 +12,7 @@
 namespace troupe::detail {
 
 actor_base::~actor_base() {
-  if (core_ != nullptr) core_->release();
+  if (core_ != nullptr) core_->release_actor_ref();
 }
 
 void actor_base::enqueue(mailbox_node* n) noexcept {

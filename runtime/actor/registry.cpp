@@ -1,48 +1,91 @@
 // runtime/actor/registry.cpp — see registry.hpp.
 #include "actor/registry.hpp"
 
+#include <algorithm>
+
 #include "troupe/detail/actor_base.hpp"
 
 namespace troupe::detail {
 
-bool actor_registry::add(actor_base* a) {
-  std::lock_guard lock(mu_);
-  if (closed_) return false;
+actor_registry::actor_registry(unsigned workers)
+    : n_(std::min(workers, actor_state::max_shards - 1) + 1),
+      shards_(std::make_unique<shard[]>(n_)) {}
+
+bool actor_registry::add(actor_base* a, unsigned shard_index) {
+  shard& s = shards_[shard_index];
+  // relaxed: the actor is not published yet; whoever reads the shard later (remove(), on
+  // the thread that stops it) learns of the actor through a happens-before chain that
+  // starts after this store (its first handle or message).
+  a->state_.store(shard_index << actor_state::shard_shift, memory_order_relaxed);
+  std::lock_guard lock(s.mu);
+  if (s.closed) return false;
   a->reg_prev_ = nullptr;
-  a->reg_next_ = head_;
-  if (head_ != nullptr) head_->reg_prev_ = a;
-  head_ = a;
-  ++live_;
-  ++totals_.spawned;
+  a->reg_next_ = s.head;
+  if (s.head != nullptr) s.head->reg_prev_ = a;
+  s.head = a;
+  ++s.live;
+  ++s.totals.spawned;
   return true;
 }
 
 void actor_registry::remove(actor_base* a, bool failed) noexcept {
-  std::lock_guard lock(mu_);
-  if (a->reg_prev_ != nullptr) {
-    a->reg_prev_->reg_next_ = a->reg_next_;
-  } else {
-    head_ = a->reg_next_;
+  // relaxed: the shard bits were written before the actor was published, and finish()
+  // (our caller) runs on the actor's consumer, which the publication happens-before.
+  shard& s = shards_[a->state_.load(memory_order_relaxed) >> actor_state::shard_shift];
+  bool drained;
+  {
+    std::lock_guard lock(s.mu);
+    if (a->reg_prev_ != nullptr) {
+      a->reg_prev_->reg_next_ = a->reg_next_;
+    } else {
+      s.head = a->reg_next_;
+    }
+    if (a->reg_next_ != nullptr) a->reg_next_->reg_prev_ = a->reg_prev_;
+    a->reg_prev_ = a->reg_next_ = nullptr;
+    ++s.totals.stopped;
+    if (failed) ++s.totals.failed;
+    drained = --s.live == 0 && s.closed;  // true once per shard: no adds after closing
   }
-  if (a->reg_next_ != nullptr) a->reg_next_->reg_prev_ = a->reg_prev_;
-  a->reg_prev_ = a->reg_next_ = nullptr;
-  ++totals_.stopped;
-  if (failed) ++totals_.failed;
-  if (--live_ == 0 && closed_) all_stopped_.notify_all();
+  if (drained) shard_drained();
+}
+
+void actor_registry::shard_drained() noexcept {
+  std::lock_guard lock(wait_mu_);
+  if (--undrained_ == 0) all_drained_.notify_all();
 }
 
 void actor_registry::close_all_and_wait() {
-  std::unique_lock lock(mu_);
-  closed_ = true;
-  // close() never blocks and never takes this mutex: an actor that is stopping right now
-  // waits in remove() until we are done, and its sentinel push just joins its drain.
-  for (actor_base* a = head_; a != nullptr; a = a->reg_next_) a->close();
-  all_stopped_.wait(lock, [this] { return live_ == 0; });
+  {
+    std::lock_guard lock(wait_mu_);
+    undrained_ = n_;
+  }
+  for (unsigned i = 0; i < n_; ++i) {
+    shard& s = shards_[i];
+    bool drained;
+    {
+      std::lock_guard lock(s.mu);
+      s.closed = true;
+      // close() never blocks and never takes a registry lock: an actor of this shard that
+      // is stopping right now waits in remove() until we are done, and its sentinel push
+      // just joins its drain.
+      for (actor_base* a = s.head; a != nullptr; a = a->reg_next_) a->close();
+      drained = s.live == 0;
+    }
+    if (drained) shard_drained();
+  }
+  std::unique_lock lock(wait_mu_);
+  all_drained_.wait(lock, [this] { return undrained_ == 0; });
 }
 
 actor_registry::counts actor_registry::totals() const {
-  std::lock_guard lock(mu_);
-  return totals_;
+  counts t{0, 0, 0};
+  for (unsigned i = 0; i < n_; ++i) {
+    std::lock_guard lock(shards_[i].mu);
+    t.spawned += shards_[i].totals.spawned;
+    t.stopped += shards_[i].totals.stopped;
+    t.failed += shards_[i].totals.failed;
+  }
+  return t;
 }
 
 }  // namespace troupe::detail

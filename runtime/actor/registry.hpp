@@ -1,13 +1,24 @@
-// runtime/actor/registry.hpp — the runtime's list of actors that have not stopped yet, so
-// shutdown can close every one of them and wait for all to stop.
+// runtime/actor/registry.hpp — the runtime's actors that have not stopped yet, so shutdown
+// can close every one of them and wait for all to stop.
 //
-// An intrusive doubly-linked list through actor_base::reg_prev_/reg_next_, under one mutex.
-// Spawn and stop take the mutex; the send and dispatch paths never do.
+// Sharded: one shard per worker plus one for spawns from threads outside the pool. Each
+// shard is an intrusive doubly-linked list through actor_base::reg_prev_/reg_next_ under
+// the shard's own mutex. An actor joins the shard of the thread that spawns it and records
+// the shard in its state word (actor_state::shard_shift), so its stop — on whichever
+// worker — unlinks it from that shard. A worker spawning and stopping its own actors thus
+// takes only its own, uncontended lock: no line is shared by all spawns and stops.
+// The send and dispatch paths never touch the registry.
+//
+// Shutdown (close_all_and_wait) closes the shards one after the other; a shard refuses
+// adds from then on. It waits until every shard has drained (live == 0 after closing).
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
+
+#include "troupe/detail/sync.hpp"
 
 namespace troupe::detail {
 
@@ -15,13 +26,25 @@ class actor_base;
 
 class actor_registry {
  public:
-  /// Adds a new actor; false once close_all() has run (the runtime refuses spawns).
-  bool add(actor_base* a);
-  /// Removes a stopping actor (called once, from finish()).
+  /// One shard per worker (`workers` >= 1) plus one for other threads; at most
+  /// actor_state::max_shards in all (more workers share shards).
+  explicit actor_registry(unsigned workers);
+
+  /// Adds a new actor to `shard` (see shard_for()); false once close_all_and_wait() has
+  /// closed that shard (the runtime refuses spawns). Called before the actor is published.
+  bool add(actor_base* a, unsigned shard);
+  /// Removes a stopping actor from the shard add() put it in (called once, from finish()).
   void remove(actor_base* a, bool failed) noexcept;
   /// Refuses further adds, posts close() to every live actor, and waits until every one has
   /// stopped and been removed.
   void close_all_and_wait();
+
+  /// The shard for a spawn from worker `index` of this runtime, or from another thread
+  /// (`index` == no_worker).
+  static constexpr unsigned no_worker = ~0u;
+  unsigned shard_for(unsigned index) const noexcept {
+    return index == no_worker ? n_ - 1 : index % (n_ - 1);
+  }
 
   struct counts {
     std::uint64_t spawned, stopped, failed;
@@ -29,12 +52,21 @@ class actor_registry {
   counts totals() const;
 
  private:
-  mutable std::mutex mu_;
-  std::condition_variable all_stopped_;
-  actor_base* head_ = nullptr;  // all fields under mu_
-  std::uint64_t live_ = 0;
-  bool closed_ = false;
-  counts totals_{0, 0, 0};
+  struct alignas(cache_line) shard {
+    mutable std::mutex mu;
+    actor_base* head = nullptr;  // all fields under mu
+    std::uint64_t live = 0;
+    bool closed = false;
+    counts totals{0, 0, 0};
+  };
+
+  void shard_drained() noexcept;
+
+  const unsigned n_;
+  std::unique_ptr<shard[]> shards_;
+  std::mutex wait_mu_;
+  std::condition_variable all_drained_;
+  unsigned undrained_ = 0;  // under wait_mu_: closed shards whose live count is not yet 0
 };
 
 }  // namespace troupe::detail

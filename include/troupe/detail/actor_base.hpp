@@ -18,6 +18,8 @@
 //                 message queued at stop time is dead-lettered. join() waits for it.
 //   join_waiting  set by join() before it sleeps; finish() wakes waiters only if it is set,
 //                 so stopping an actor nobody joins costs no syscall.
+//   bits 16..31   not a state: the registry shard the actor was added to, stored once by
+//                 the registry before the actor is published, never changed.
 //
 // Ownership (who may touch what):
 //   refs_, state_    any thread, atomically.
@@ -25,7 +27,7 @@
 //   mailbox_ tail, close_node_ as dummy, the user's fields — the consumer only: the worker
 //                    running the turn, or a sender draining a stopped actor.
 //   core_            written once by spawn before the first handle escapes; read-only after.
-//   reg_prev_/reg_next_  the runtime's registry, under its mutex.
+//   reg_prev_/reg_next_  the runtime's registry, under the mutex of the actor's shard.
 //
 // References: spawn gives the actor one "life" reference, released by finish() once the
 // actor is stopped and its mailbox drained and idle. Each handle holds one more. A running
@@ -137,6 +139,8 @@ inline constexpr std::uint32_t stopped = 1u << 1;
 inline constexpr std::uint32_t failed = 1u << 2;
 inline constexpr std::uint32_t join_waiting = 1u << 3;
 inline constexpr std::uint32_t terminated = 1u << 4;
+inline constexpr unsigned shard_shift = 16;  // the registry shard, see above
+inline constexpr unsigned max_shards = 1u << (32 - shard_shift);
 }  // namespace actor_state
 
 /// True on a worker thread of any troupe runtime, where blocking waits are refused.
