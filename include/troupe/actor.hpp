@@ -68,7 +68,7 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
       auto [n, retired] = this->mailbox_.pop();
       this->free_retired(retired);
       if (n == nullptr) {
-        return this->mailbox_.try_mark_idle() ? detail::turn_result::idle
+        return this->template try_go_idle<node_type>() ? detail::turn_result::idle
                                               : detail::turn_result::runnable;
       }
       if (this->is_close_sentinel(n)) {

@@ -157,7 +157,7 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       // Suspended in recv(): the mailbox was empty, or the batch is used up.
       if (budget_left_ == 0) return detail::turn_result::runnable;
       if (!take_next()) {
-        return this->mailbox_.try_mark_idle() ? detail::turn_result::idle
+        return this->template try_go_idle<node_type>() ? detail::turn_result::idle
                                               : detail::turn_result::runnable;
       }
       coro_.resume();

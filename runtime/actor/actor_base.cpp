@@ -124,7 +124,13 @@ void actor_base::drain_stopped() noexcept {
       }
       continue;
     }
-    if (mailbox_.try_mark_idle()) break;  // after this, another sender may drain
+    mailbox_node* last = nullptr;
+    if (mailbox_.try_mark_idle(last)) {  // after this, another sender may drain
+      // Our caller holds a reference (finish(): the life reference; a sender: its
+      // handle's), so *this is still alive to free the node through.
+      free_retired(last);
+      break;
+    }
     cpu_relax();  // a push is half done (INV-MAILBOX-1): its link store is imminent
   }
   if (dropped != 0) core->count_dead_letters(dropped);

@@ -66,8 +66,8 @@ void runtime_core::register_actor(actor_base* a) {
   a->core_ = this;
   take_actor_ref();
   worker* w = current_worker_of(this);
-  if (!registry_.add(a, registry_.shard_for(w != nullptr ? w->index()
-                                                           : actor_registry::no_worker))) {
+  if (!registry_.add(a,
+                     registry_.shard_for(w != nullptr ? w->index() : actor_registry::no_worker))) {
     a->core_ = nullptr;
     release_actor_ref();
     throw error("spawn() after shutdown() began: the runtime accepts no new actors");

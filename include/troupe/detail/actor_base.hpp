@@ -102,6 +102,16 @@ class actor_base {
   void free_retired(mailbox_node* n) noexcept {
     if (n != nullptr && n != &close_node_) free_node(n);
   }
+  /// Consumer only: mailbox_.try_mark_idle(), freeing the node it retires as a `Node`.
+  /// After a true return the caller must not touch *this (another thread may own it, or
+  /// have destroyed it): hence the static deallocator, not free_retired().
+  template <class Node>
+  bool try_go_idle() noexcept {
+    mailbox_node* retired = nullptr;
+    if (!mailbox_.try_mark_idle(retired)) return false;
+    if (retired != nullptr) Node::deallocate(retired);  // never the sentinel: see run_turn
+    return true;
+  }
   /// Stops the actor (error == nullptr: by its close sentinel), drains what is left to dead
   /// letters and releases the life reference. The caller must not touch *this afterwards.
   void finish(std::exception_ptr error) noexcept;
