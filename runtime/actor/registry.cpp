@@ -2,6 +2,8 @@
 #include "actor/registry.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <utility>
 
 #include "troupe/detail/actor_base.hpp"
 
@@ -44,7 +46,11 @@ void actor_registry::remove(actor_base* a, bool failed) noexcept {
     a->reg_prev_ = a->reg_next_ = nullptr;
     ++s.totals.stopped;
     if (failed) ++s.totals.failed;
-    drained = --s.live == 0 && s.closed;  // true once per shard: no adds after closing
+    drained = --s.live == 0 && s.closed && !std::exchange(s.drain_signaled, true);
+    if (s.walker_waiting && s.totals.stopped >= s.resume_at) {
+      s.walker_waiting = false;
+      s.progress.notify_one();
+    }
   }
   if (drained) shard_drained();
 }
@@ -54,6 +60,38 @@ void actor_registry::shard_drained() noexcept {
   if (--undrained_ == 0) all_drained_.notify_all();
 }
 
+bool actor_registry::close_shard(shard& s) {
+  std::unique_lock lock(s.mu);
+  s.closed = true;
+  const std::uint64_t stopped_before = s.totals.stopped;
+  std::uint64_t posted = 0;
+  for (;;) {
+    // The actors this walk closed form a prefix of the list (no adds after closing, and
+    // the order never changes), so each pass starts at the head and skips the closed
+    // ones: at most 2 * walk_batch of them are still waiting to stop.
+    std::uint64_t batch = 0;
+    actor_base* a = s.head;
+    for (; a != nullptr && batch < walk_batch; a = a->reg_next_) {
+      if (a->close_posted()) continue;
+      // close() never blocks and never takes a registry lock: an actor of this shard that
+      // is stopping right now waits in remove() until we release the lock, and its
+      // sentinel push just joins its drain.
+      a->close();
+      ++batch;
+    }
+    posted += batch;
+    if (a == nullptr) return s.live == 0 && !std::exchange(s.drain_signaled, true);
+    // Let the workers catch up: wait until all but walk_batch of our closes have stopped.
+    // The timeout only guards against actors that stop only once some other, not yet
+    // closed actor does; they then cost a pause, not a hang.
+    s.resume_at = stopped_before + posted - walk_batch;
+    if (s.totals.stopped >= s.resume_at) continue;
+    s.walker_waiting = true;
+    s.progress.wait_for(lock, std::chrono::milliseconds(10), [&s] { return !s.walker_waiting; });
+    s.walker_waiting = false;
+  }
+}
+
 void actor_registry::close_all_and_wait() {
   {
     std::lock_guard lock(wait_mu_);
@@ -61,17 +99,7 @@ void actor_registry::close_all_and_wait() {
   }
   for (unsigned i = 0; i < n_; ++i) {
     shard& s = shards_[i];
-    bool drained;
-    {
-      std::lock_guard lock(s.mu);
-      s.closed = true;
-      // close() never blocks and never takes a registry lock: an actor of this shard that
-      // is stopping right now waits in remove() until we are done, and its sentinel push
-      // just joins its drain.
-      for (actor_base* a = s.head; a != nullptr; a = a->reg_next_) a->close();
-      drained = s.live == 0;
-    }
-    if (drained) shard_drained();
+    if (close_shard(s)) shard_drained();
   }
   std::unique_lock lock(wait_mu_);
   all_drained_.wait(lock, [this] { return undrained_ == 0; });

@@ -10,7 +10,12 @@
 // The send and dispatch paths never touch the registry.
 //
 // Shutdown (close_all_and_wait) closes the shards one after the other; a shard refuses
-// adds from then on. It waits until every shard has drained (live == 0 after closing).
+// adds from then on. It posts close() to the shard's actors in list order, at most
+// walk_batch more than have stopped since (the stops are counted by remove()): every
+// close() of an idle actor queues it to run once, so an unthrottled walk over a million
+// idle actors would first fill the injection queue with a million entries while the
+// workers, blocked on the shard lock, could not start on them. Then it waits until every
+// shard has drained (live == 0 after closing).
 #pragma once
 
 #include <condition_variable>
@@ -57,9 +62,18 @@ class actor_registry {
     actor_base* head = nullptr;  // all fields under mu
     std::uint64_t live = 0;
     bool closed = false;
+    bool drain_signaled = false;  // shard_drained() ran for this shard
     counts totals{0, 0, 0};
+    // The shutdown walk waits on `progress` until totals.stopped reaches resume_at.
+    bool walker_waiting = false;
+    std::uint64_t resume_at = 0;
+    std::condition_variable progress;
   };
 
+  static constexpr std::uint64_t walk_batch = 1024;
+
+  /// Closes the shard and walks it; true if it is drained already (caller signals).
+  bool close_shard(shard& s);
   void shard_drained() noexcept;
 
   const unsigned n_;

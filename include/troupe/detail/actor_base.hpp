@@ -87,6 +87,8 @@ class actor_base {
   /// failure reported, its leftover messages dead-lettered).
   void join();
   bool is_stopped() const noexcept;
+  /// Someone already called close() (a snapshot; for the registry's shutdown walk).
+  bool close_posted() const noexcept;
   actor_id id() const noexcept { return reinterpret_cast<actor_id>(this); }
   runtime_core* core() const noexcept { return core_; }
 
@@ -152,6 +154,11 @@ inline constexpr std::uint32_t terminated = 1u << 4;
 inline constexpr unsigned shard_shift = 16;  // the registry shard, see above
 inline constexpr unsigned max_shards = 1u << (32 - shard_shift);
 }  // namespace actor_state
+
+inline bool actor_base::close_posted() const noexcept {
+  // relaxed: a hint only; close() itself decides with its RMW.
+  return (state_.load(memory_order_relaxed) & actor_state::close_posted) != 0;
+}
 
 /// True on a worker thread of any troupe runtime, where blocking waits are refused.
 bool on_worker_thread() noexcept;
