@@ -9,6 +9,7 @@
 #include <thread>
 #include <utility>
 
+#include "mem/actor_pool.hpp"
 #include "troupe/detail/type_name.hpp"
 #include "troupe/error.hpp"
 
@@ -55,6 +56,12 @@ runtime_core::runtime_core(runtime_config config)
   for (unsigned i = 0; i < config_.workers; ++i) {
     workers_.push_back(std::make_unique<worker>(*this, i));
   }
+}
+
+runtime_core::~runtime_core() {
+  // Every actor of this runtime is gone (each held a reference): give the chunks they
+  // emptied back to the system allocator.
+  actor_pool_trim();
 }
 
 void runtime_core::start() {

@@ -77,7 +77,7 @@ class runtime_core {
   }
 
  private:
-  ~runtime_core() = default;
+  ~runtime_core();
 
   void take_actor_ref() noexcept;
 

@@ -35,8 +35,10 @@
 // a run queue; a stopped actor is never queued.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <new>
 #include <typeinfo>
 
 #include "troupe/detail/mpsc_mailbox.hpp"
@@ -60,6 +62,18 @@ class actor_base {
   actor_base(const actor_base&) = delete;
   actor_base& operator=(const actor_base&) = delete;
   virtual ~actor_base();
+
+  // Actors live in exact-size blocks of the runtime's actor pool (runtime/mem/actor_pool.hpp:
+  // no malloc header, no rounding to 16); the virtual destructor passes the most-derived
+  // size to the sized delete. Over-aligned actor types use the global aligned forms.
+  static void* operator new(std::size_t bytes);
+  static void operator delete(void* p, std::size_t bytes) noexcept;
+  static void* operator new(std::size_t bytes, std::align_val_t al) {
+    return ::operator new(bytes, al);
+  }
+  static void operator delete(void* p, std::size_t bytes, std::align_val_t al) noexcept {
+    ::operator delete(p, bytes, al);
+  }
 
   // ---- handle side: any thread --------------------------------------------------------
   void add_ref() noexcept {
