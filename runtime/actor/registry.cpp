@@ -2,6 +2,7 @@
 #include "actor/registry.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <utility>
 
@@ -43,7 +44,7 @@ void actor_registry::remove(actor_base* a, bool failed) noexcept {
       s.head = a->reg_next_;
     }
     if (a->reg_next_ != nullptr) a->reg_next_->reg_prev_ = a->reg_prev_;
-    a->reg_prev_ = a->reg_next_ = nullptr;
+    a->reg_prev_ = a->reg_next_ = a;  // "unlinked", for a walk that pinned a (see below)
     ++s.totals.stopped;
     if (failed) ++s.totals.failed;
     drained = --s.live == 0 && s.closed && !std::exchange(s.drain_signaled, true);
@@ -61,34 +62,63 @@ void actor_registry::shard_drained() noexcept {
 }
 
 bool actor_registry::close_shard(shard& s) {
-  std::unique_lock lock(s.mu);
-  s.closed = true;
-  const std::uint64_t stopped_before = s.totals.stopped;
+  // Walks the shard in list order, walk_batch actors at a time: under the lock it pins the
+  // next batch of actors not yet closed (a reference each) and the actor after them (the
+  // place to resume); without the lock it closes and unpins them. So the lock is held only
+  // for a short list walk (remove() on the workers keeps going), and close() may run user
+  // code (a destructor, when our release is the last) without the lock held.
+  std::array<actor_base*, walk_batch> batch;
+  actor_base* resume = nullptr;  // pinned
   std::uint64_t posted = 0;
+  std::uint64_t stopped_before = 0;
+  bool first = true;
   for (;;) {
-    // The actors this walk closed form a prefix of the list (no adds after closing, and
-    // the order never changes), so each pass starts at the head and skips the closed
-    // ones: at most 2 * walk_batch of them are still waiting to stop.
-    std::uint64_t batch = 0;
-    actor_base* a = s.head;
-    for (; a != nullptr && batch < walk_batch; a = a->reg_next_) {
-      if (a->close_posted()) continue;
-      // close() never blocks and never takes a registry lock: an actor of this shard that
-      // is stopping right now waits in remove() until we release the lock, and its
-      // sentinel push just joins its drain.
-      a->close();
-      ++batch;
+    std::size_t n = 0;
+    actor_base* const pinned = resume;
+    {
+      std::unique_lock lock(s.mu);
+      if (first) {
+        s.closed = true;  // no adds from here on: the list only shrinks
+        stopped_before = s.totals.stopped;
+        first = false;
+      } else {
+        // Let the workers catch up: at most max_pending closes may still be waiting to
+        // stop. The timeout only guards against actors that stop only once some other,
+        // not yet closed actor does; they then cost a pause, not a hang.
+        const std::uint64_t floor = stopped_before + posted;  // all we posted have stopped
+        if (floor - std::min(floor, s.totals.stopped) > max_pending) {
+          s.resume_at = floor - max_pending / 2;
+          s.walker_waiting = true;
+          s.progress.wait_for(lock, std::chrono::milliseconds(10),
+                              [&s] { return !s.walker_waiting; });
+          s.walker_waiting = false;
+        }
+      }
+      // Our pin kept `resume` alive but not linked: if it stopped meanwhile, start over
+      // (the closed actors we skip are at most those still pending).
+      actor_base* a = (resume == nullptr || resume->reg_next_ == resume) ? s.head : resume;
+      for (; a != nullptr && n < walk_batch; a = a->reg_next_) {
+        if (a->close_posted()) continue;
+        a->add_ref();
+        batch[n++] = a;
+      }
+      resume = a;
+      if (resume != nullptr) resume->add_ref();
+      if (n == 0 && resume == nullptr) {
+        if (pinned != nullptr) {
+          lock.unlock();
+          pinned->release();
+          lock.lock();
+        }
+        return s.live == 0 && !std::exchange(s.drain_signaled, true);
+      }
     }
-    posted += batch;
-    if (a == nullptr) return s.live == 0 && !std::exchange(s.drain_signaled, true);
-    // Let the workers catch up: wait until all but walk_batch of our closes have stopped.
-    // The timeout only guards against actors that stop only once some other, not yet
-    // closed actor does; they then cost a pause, not a hang.
-    s.resume_at = stopped_before + posted - walk_batch;
-    if (s.totals.stopped >= s.resume_at) continue;
-    s.walker_waiting = true;
-    s.progress.wait_for(lock, std::chrono::milliseconds(10), [&s] { return !s.walker_waiting; });
-    s.walker_waiting = false;
+    if (pinned != nullptr) pinned->release();
+    for (std::size_t i = 0; i < n; ++i) {
+      batch[i]->close();
+      batch[i]->release();
+    }
+    posted += n;
   }
 }
 

@@ -3,19 +3,21 @@
 //
 // Sharded: one shard per worker plus one for spawns from threads outside the pool. Each
 // shard is an intrusive doubly-linked list through actor_base::reg_prev_/reg_next_ under
-// the shard's own mutex. An actor joins the shard of the thread that spawns it and records
-// the shard in its state word (actor_state::shard_shift), so its stop — on whichever
-// worker — unlinks it from that shard. A worker spawning and stopping its own actors thus
-// takes only its own, uncontended lock: no line is shared by all spawns and stops.
-// The send and dispatch paths never touch the registry.
+// the shard's own lock (a spin_mutex: one RMW per link or unlink). An actor joins the shard of the
+// thread that spawns it and records the shard in its state word (actor_state::shard_shift), so its
+// stop — on whichever worker — unlinks it from that shard. A worker spawning and stopping its own
+// actors thus takes only its own, uncontended lock: no line is shared by all spawns and stops. The
+// send and dispatch paths never touch the registry.
 //
 // Shutdown (close_all_and_wait) closes the shards one after the other; a shard refuses
-// adds from then on. It posts close() to the shard's actors in list order, at most
-// walk_batch more than have stopped since (the stops are counted by remove()): every
-// close() of an idle actor queues it to run once, so an unthrottled walk over a million
-// idle actors would first fill the injection queue with a million entries while the
-// workers, blocked on the shard lock, could not start on them. Then it waits until every
-// shard has drained (live == 0 after closing).
+// adds from then on. It posts close() to the shard's actors in list order, walk_batch at a
+// time: pinned (a reference each) under the lock, closed without it, so the workers'
+// remove() calls are never held up for long. And it keeps at most max_pending of its
+// closes waiting to stop (the stops are counted by remove()): every close() of an idle
+// actor queues it to run once, so an unthrottled walk over a million idle actors would
+// first fill the injection queue with a million entries. Then it waits until every shard
+// has drained (live == 0 after closing). remove() leaves an actor's links pointing to
+// itself, so the walk can tell whether the actor it pinned to resume from is still listed.
 #pragma once
 
 #include <condition_variable>
@@ -23,6 +25,7 @@
 #include <memory>
 #include <mutex>
 
+#include "actor/spin_mutex.hpp"
 #include "troupe/detail/sync.hpp"
 
 namespace troupe::detail {
@@ -58,7 +61,7 @@ class actor_registry {
 
  private:
   struct alignas(cache_line) shard {
-    mutable std::mutex mu;
+    mutable spin_mutex mu;
     actor_base* head = nullptr;  // all fields under mu
     std::uint64_t live = 0;
     bool closed = false;
@@ -67,10 +70,11 @@ class actor_registry {
     // The shutdown walk waits on `progress` until totals.stopped reaches resume_at.
     bool walker_waiting = false;
     std::uint64_t resume_at = 0;
-    std::condition_variable progress;
+    std::condition_variable_any progress;
   };
 
-  static constexpr std::uint64_t walk_batch = 1024;
+  static constexpr std::size_t walk_batch = 256;      // actors pinned and closed per pass
+  static constexpr std::uint64_t max_pending = 4096;  // closed by the walk, not yet stopped
 
   /// Closes the shard and walks it; true if it is drained already (caller signals).
   bool close_shard(shard& s);
