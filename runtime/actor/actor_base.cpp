@@ -5,25 +5,33 @@
 
 #include <cassert>
 
+#include "actor/shard_table.hpp"
 #include "sched/runtime_core.hpp"
 #include "sched/worker.hpp"
 #include "troupe/error.hpp"
 
 namespace troupe::detail {
 
+runtime_core* actor_base::core() const noexcept {
+  // relaxed: the shard bits are stored once before the actor is published; every reader
+  // got the actor through a chain that happens-after that store.
+  return shard_owner[state_.load(memory_order_relaxed) >> actor_state::shard_shift];
+}
+
 actor_base::~actor_base() {
-  if (core_ != nullptr) core_->release_actor_ref();
+  if (runtime_core* c = core()) c->release_actor_ref();
 }
 
 void actor_base::enqueue(mailbox_node* n) noexcept {
-  worker* w = current_worker_of(core_);
+  runtime_core* const core = this->core();
+  worker* w = current_worker_of(core);
   if (w != nullptr) {
     worker_counters::add(w->counters().sent, 1);
     if (w->coalesce(this, n)) return;  // goes out with the turn's other sends to us
   } else {
     // A handler sending to another runtime's actor: earlier sends first (causality).
     if (worker* other = tls_current_worker) other->flush_outbox();
-    core_->count_external_sent();
+    core->count_external_sent();
   }
   if (mailbox_.push(n)) became_runnable(w);  // else someone else owns it (INV-MAILBOX-3)
 }
@@ -33,7 +41,7 @@ void actor_base::enqueue_chain(mailbox_node* first, mailbox_node* last, worker& 
 }
 
 void actor_base::start_now() noexcept {
-  if (mailbox_.try_claim()) became_runnable(current_worker_of(core_));
+  if (mailbox_.try_claim()) became_runnable(current_worker_of(core()));
 }
 
 void actor_base::close() noexcept {
@@ -46,7 +54,7 @@ void actor_base::close() noexcept {
   // The sentinel goes behind everything this thread sent before, including sends a
   // handler's outbox still holds.
   if (worker* w = tls_current_worker) w->flush_outbox();
-  if (mailbox_.push(&close_node_)) became_runnable(current_worker_of(core_));
+  if (mailbox_.push(&close_node_)) became_runnable(current_worker_of(core()));
 }
 
 void actor_base::became_runnable(worker* w) noexcept {
@@ -59,7 +67,7 @@ void actor_base::became_runnable(worker* w) noexcept {
   } else if (w != nullptr) {
     w->schedule_local(this);
   } else {
-    core_->inject_external(this);
+    core()->inject_external(this);
   }
 }
 
@@ -96,7 +104,7 @@ void actor_base::finish(std::exception_ptr error) noexcept {
   const std::uint32_t before = state_.fetch_or(bits, memory_order_release);
   assert((before & actor_state::stopped) == 0 && "illegal transition: an actor stops once");
   (void)before;
-  runtime_core* core = core_;
+  runtime_core* const core = this->core();
   if (error) core->report_failure(*this, error);
   core->deregister_actor(this, static_cast<bool>(error));
   drain_stopped();
@@ -112,7 +120,7 @@ void actor_base::finish(std::exception_ptr error) noexcept {
 }
 
 void actor_base::drain_stopped() noexcept {
-  runtime_core* core = core_;
+  runtime_core* const core = this->core();
   std::uint64_t dropped = 0;
   for (;;) {
     auto [n, retired] = mailbox_.pop();
@@ -137,7 +145,7 @@ void actor_base::drain_stopped() noexcept {
 }
 
 void actor_base::report_dead_letter(const std::type_info& type) const noexcept {
-  core_->report_dead_letter(id(), type);
+  core()->report_dead_letter(id(), type);
 }
 
 void register_spawned(runtime_core* core, actor_base* a) { core->register_actor(a); }

@@ -6,22 +6,30 @@
 #include <chrono>
 #include <utility>
 
+#include "actor/shard_table.hpp"
 #include "troupe/detail/actor_base.hpp"
 
 namespace troupe::detail {
 
-actor_registry::actor_registry(unsigned workers)
-    : n_(std::min(workers, actor_state::max_shards - 1) + 1),
+actor_registry::actor_registry(unsigned workers, runtime_core* core)
+    : n_(std::min(workers, actor_state::max_shards - 2) + 1),
+      first_id_(reserve_shard_ids(n_, core)),
       shards_(std::make_unique<shard[]>(n_)) {}
+
+actor_registry::~actor_registry() { release_shard_ids(first_id_, n_); }
 
 bool actor_registry::add(actor_base* a, unsigned shard_index) {
   shard& s = shards_[shard_index];
   // relaxed: the actor is not published yet; whoever reads the shard later (remove(), on
   // the thread that stops it) learns of the actor through a happens-before chain that
   // starts after this store (its first handle or message).
-  a->state_.store(shard_index << actor_state::shard_shift, memory_order_relaxed);
+  a->state_.store((first_id_ + shard_index) << actor_state::shard_shift, memory_order_relaxed);
   std::lock_guard lock(s.mu);
-  if (s.closed) return false;
+  if (s.closed) {
+    // relaxed: as above. No shard, no runtime: ~actor_base releases nothing.
+    a->state_.store(0, memory_order_relaxed);
+    return false;
+  }
   a->reg_prev_ = nullptr;
   a->reg_next_ = s.head;
   if (s.head != nullptr) s.head->reg_prev_ = a;
@@ -34,7 +42,8 @@ bool actor_registry::add(actor_base* a, unsigned shard_index) {
 void actor_registry::remove(actor_base* a, bool failed) noexcept {
   // relaxed: the shard bits were written before the actor was published, and finish()
   // (our caller) runs on the actor's consumer, which the publication happens-before.
-  shard& s = shards_[a->state_.load(memory_order_relaxed) >> actor_state::shard_shift];
+  shard& s =
+      shards_[(a->state_.load(memory_order_relaxed) >> actor_state::shard_shift) - first_id_];
   bool drained;
   {
     std::lock_guard lock(s.mu);

@@ -3,11 +3,12 @@
 //
 // Sharded: one shard per worker plus one for spawns from threads outside the pool. Each
 // shard is an intrusive doubly-linked list through actor_base::reg_prev_/reg_next_ under
-// the shard's own lock (a spin_mutex: one RMW per link or unlink). An actor joins the shard of the
-// thread that spawns it and records the shard in its state word (actor_state::shard_shift), so its
-// stop — on whichever worker — unlinks it from that shard. A worker spawning and stopping its own
-// actors thus takes only its own, uncontended lock: no line is shared by all spawns and stops. The
-// send and dispatch paths never touch the registry.
+// the shard's own lock (a spin_mutex: one RMW per link or unlink). An actor joins the
+// shard of the thread that spawns it and records the shard's process-wide id in its state
+// word (actor_state::shard_shift; the id also names the runtime, see shard_table.hpp), so
+// its stop, on whichever worker, unlinks it from that shard. A worker spawning and
+// stopping its own actors thus takes only its own, uncontended lock: no line is shared by
+// all spawns and stops. The send and dispatch paths never touch the registry.
 //
 // Shutdown (close_all_and_wait) closes the shards one after the other; a shard refuses
 // adds from then on. It posts close() to the shard's actors in list order, walk_batch at a
@@ -31,12 +32,17 @@
 namespace troupe::detail {
 
 class actor_base;
+class runtime_core;
 
 class actor_registry {
  public:
-  /// One shard per worker (`workers` >= 1) plus one for other threads; at most
-  /// actor_state::max_shards in all (more workers share shards).
-  explicit actor_registry(unsigned workers);
+  /// One shard per worker (`workers` >= 1) plus one for other threads (more than
+  /// actor_state::max_shards - 2 workers share shards). Reserves the shards' process-wide
+  /// ids for `core` (see shard_table.hpp); throws troupe::error if none are left.
+  actor_registry(unsigned workers, runtime_core* core);
+  ~actor_registry();
+  actor_registry(const actor_registry&) = delete;
+  actor_registry& operator=(const actor_registry&) = delete;
 
   /// Adds a new actor to `shard` (see shard_for()); false once close_all_and_wait() has
   /// closed that shard (the runtime refuses spawns). Called before the actor is published.
@@ -81,6 +87,7 @@ class actor_registry {
   void shard_drained() noexcept;
 
   const unsigned n_;
+  const unsigned first_id_;  // shard i has the process-wide id first_id_ + i
   std::unique_ptr<shard[]> shards_;
   std::mutex wait_mu_;
   std::condition_variable all_drained_;

@@ -50,7 +50,7 @@ extern "C" const char* __tsan_default_suppressions() {
 runtime_core::runtime_core(runtime_config config)
     : config_(validated(std::move(config))),
       idle_(config_.workers),
-      registry_(config_.workers),
+      registry_(config_.workers, this),
       credits_(std::make_unique<ref_credit[]>(config_.workers)) {
   workers_.reserve(config_.workers);
   for (unsigned i = 0; i < config_.workers; ++i) {
@@ -69,14 +69,11 @@ void runtime_core::start() {
 }
 
 void runtime_core::register_actor(actor_base* a) {
-  // Set before the registry can expose the actor to shutdown's close().
-  a->core_ = this;
   take_actor_ref();
   worker* w = current_worker_of(this);
   if (!registry_.add(a,
                      registry_.shard_for(w != nullptr ? w->index() : actor_registry::no_worker))) {
-    a->core_ = nullptr;
-    release_actor_ref();
+    release_actor_ref();  // add() left the actor without a runtime: ~actor_base skips it
     throw error("spawn() after shutdown() began: the runtime accepts no new actors");
   }
 }

@@ -18,15 +18,16 @@
 //                 message queued at stop time is dead-lettered. join() waits for it.
 //   join_waiting  set by join() before it sleeps; finish() wakes waiters only if it is set,
 //                 so stopping an actor nobody joins costs no syscall.
-//   bits 16..31   not a state: the registry shard the actor was added to, stored once by
-//                 the registry before the actor is published, never changed.
+//   bits 16..31   not a state: the process-wide id of the registry shard the actor was
+//                 added to, which also names its runtime (runtime/actor/shard_table.hpp);
+//                 stored once by the registry before the actor is published, never
+//                 changed; 0 if the actor was never registered.
 //
 // Ownership (who may touch what):
 //   refs_, state_    any thread, atomically.
 //   mailbox_ head    any thread (push); the consumer (try_mark_idle).
 //   mailbox_ tail, close_node_ as dummy, the user's fields — the consumer only: the worker
 //                    running the turn, or a sender draining a stopped actor.
-//   core_            written once by spawn before the first handle escapes; read-only after.
 //   reg_prev_/reg_next_  the runtime's registry, under the mutex of the actor's shard.
 //
 // References: spawn gives the actor one "life" reference, released by finish() once the
@@ -104,7 +105,9 @@ class actor_base {
   /// Someone already called close() (a snapshot; for the registry's shutdown walk).
   bool close_posted() const noexcept;
   actor_id id() const noexcept { return reinterpret_cast<actor_id>(this); }
-  runtime_core* core() const noexcept { return core_; }
+  /// The actor's runtime (named by its registry shard id, see below); nullptr if the
+  /// actor was never registered.
+  runtime_core* core() const noexcept;
 
   // ---- consumer side: the worker that owns the actor's turn ----------------------------
   /// Handles up to `budget` messages; adds the number handled to `handled`.
@@ -151,7 +154,6 @@ class actor_base {
   /// (this runtime's worker running the caller, or nullptr: the injection queue).
   void became_runnable(worker* w) noexcept;
 
-  runtime_core* core_ = nullptr;
   atomic<std::uint32_t> refs_{1};  // the life reference
   atomic<std::uint32_t> state_{0};
   mailbox_node close_node_;
