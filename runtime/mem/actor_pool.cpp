@@ -6,6 +6,7 @@
 #include <mutex>
 #include <new>
 #include <unordered_map>
+#include <vector>
 
 #include "troupe/detail/actor_base.hpp"
 
@@ -62,7 +63,8 @@ struct alignas(64) depot_class {
   free_block* batches = nullptr;
   std::size_t blocks = 0;  // in batches
   region* regions = nullptr;
-  std::size_t chunks = 0;
+  std::size_t region_blocks = 0;  // uncarved blocks in regions
+  std::vector<char*> chunks;      // every chunk of this class the pool holds
 };
 depot_class depot[class_count];
 
@@ -110,6 +112,7 @@ void depot_push_region(std::size_t c, char* from, char* to) noexcept {
   r->next = d.regions;
   r->end = to;
   d.regions = r;
+  d.region_blocks += static_cast<std::size_t>(to - from) / block_size(c);
 }
 
 /// An uncarved region [*from, *to) for class c: from the depot, else a new chunk.
@@ -119,6 +122,8 @@ void take_region(std::size_t c, char** from, char** to) {
     std::lock_guard lock(d.mu);
     if (region* r = d.regions) {
       d.regions = r->next;
+      d.region_blocks -=
+          static_cast<std::size_t>(r->end - reinterpret_cast<char*>(r)) / block_size(c);
       *from = reinterpret_cast<char*>(r);
       *to = r->end;
       return;
@@ -130,7 +135,12 @@ void take_region(std::size_t c, char** from, char** to) {
       ::operator new (actor_pool_chunk_bytes, std::align_val_t{actor_pool_chunk_bytes}));
   {
     std::lock_guard lock(d.mu);
-    ++d.chunks;
+    try {
+      d.chunks.push_back(p);
+    } catch (...) {
+      ::operator delete (p, std::align_val_t{actor_pool_chunk_bytes});
+      throw;
+    }
   }
   *from = p;
   *to = p + blocks_per_chunk(c) * block_size(c);
@@ -237,8 +247,21 @@ void actor_pool_trim() noexcept {
     for (std::size_t c = first_class; c < class_count; ++c) {
       depot_class& d = depot[c];
       std::lock_guard lock(d.mu);
-      if (d.chunks == 0) continue;
+      if (d.chunks.empty()) continue;
       const std::size_t size = block_size(c);
+      if (d.blocks + d.region_blocks == d.chunks.size() * blocks_per_chunk(c)) {
+        // Every block of every chunk is free in the depot (the common case once a runtime's
+        // actors are all gone and its workers have exited): no need to look at them.
+        for (char* chunk : d.chunks) {
+          ::operator delete (chunk, std::align_val_t{actor_pool_chunk_bytes});
+        }
+        d.chunks.clear();
+        d.batches = nullptr;
+        d.blocks = 0;
+        d.regions = nullptr;
+        d.region_blocks = 0;
+        continue;
+      }
       const auto chunk_of = [](const void* p) {
         return reinterpret_cast<std::uintptr_t>(p) & ~(actor_pool_chunk_bytes - 1);
       };
@@ -256,11 +279,14 @@ void actor_pool_trim() noexcept {
       };
       region* regions = d.regions;  // keep those not in complete chunks
       d.regions = nullptr;
+      d.region_blocks = 0;
       while (regions != nullptr) {
         region* const next = regions->next;
         if (!complete(regions)) {
           regions->next = d.regions;
           d.regions = regions;
+          d.region_blocks +=
+              static_cast<std::size_t>(regions->end - reinterpret_cast<char*>(regions)) / size;
         }
         regions = next;
       }
@@ -295,11 +321,12 @@ void actor_pool_trim() noexcept {
         d.batches = first;
         d.blocks += n;
       }
-      for (const auto& [base, n] : per_chunk) {
-        if (n != blocks_per_chunk(c)) continue;
-        ::operator delete (reinterpret_cast<void*>(base), std::align_val_t{actor_pool_chunk_bytes});
-        --d.chunks;
-      }
+      std::erase_if(d.chunks, [&](char* chunk) {
+        const auto it = per_chunk.find(reinterpret_cast<std::uintptr_t>(chunk));
+        if (it == per_chunk.end() || it->second != blocks_per_chunk(c)) return false;
+        ::operator delete (chunk, std::align_val_t{actor_pool_chunk_bytes});
+        return true;
+      });
     }
   } catch (...) {
     // Out of memory for the bookkeeping: keep everything; a later trim may succeed.
@@ -310,7 +337,7 @@ actor_pool_class_stats actor_pool_stats(std::size_t bytes) noexcept {
   if (bytes > actor_pool_max_bytes) return {0, 0};
   depot_class& d = depot[class_of(bytes)];
   std::lock_guard lock(d.mu);
-  return {d.blocks, d.chunks};
+  return {d.blocks, d.chunks.size()};
 }
 
 }  // namespace troupe::detail
