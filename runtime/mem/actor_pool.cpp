@@ -147,14 +147,18 @@ void take_region(std::size_t c, char** from, char** to) {
 }
 
 // Returns this thread's blocks (and uncarved chunk rests) to the depot at thread exit.
+void flush_this_thread() noexcept {
+  for (std::size_t c = first_class; c < class_count; ++c) {
+    class_cache& cc = tls_cache.classes[c];
+    depot_push(c, cc.head, cc.count);
+    depot_push_region(c, cc.bump, cc.bump_end);
+    cc = class_cache{};
+  }
+}
+
 struct cache_cleanup {
   ~cache_cleanup() {
-    for (std::size_t c = first_class; c < class_count; ++c) {
-      class_cache& cc = tls_cache.classes[c];
-      depot_push(c, cc.head, cc.count);
-      depot_push_region(c, cc.bump, cc.bump_end);
-      cc = class_cache{};
-    }
+    flush_this_thread();
     tls_cache.armed = false;
     tls_cache.torn_down = true;
   }
@@ -243,6 +247,10 @@ void actor_pool_release(void* p, std::size_t bytes) noexcept {
 
 void actor_pool_trim() noexcept {
   if (TROUPE_ACTOR_POOL_BYPASS) return;
+  // This thread's blocks count too (typically the thread that spawned the runtime's
+  // actors from outside and now destroys it): with them in the depot, whole classes can
+  // take the fast path below.
+  flush_this_thread();
   try {
     for (std::size_t c = first_class; c < class_count; ++c) {
       depot_class& d = depot[c];

@@ -15,9 +15,10 @@
 //     batch of half of them moves to the depot (one mutex per class), where any thread's
 //     allocation takes it. A thread's free lists and uncarved chunk rest go to the depot
 //     when it exits.
-//   * actor_pool_trim() gives chunks whose every block is in the depot back to the system
-//     allocator; the runtime calls it when a runtime_core is destroyed, so a burst of
-//     actors does not pin its memory for the life of the process.
+//   * actor_pool_trim() moves the calling thread's cache to the depot, then gives chunks
+//     whose every block is in the depot back to the system allocator; the runtime calls it
+//     when a runtime_core is destroyed, so a burst of actors does not pin its memory for
+//     the life of the process.
 //
 // Under AddressSanitizer every call goes straight to ::operator new/delete, so ASan keeps
 // seeing each actor's lifetime.
@@ -37,7 +38,8 @@ inline constexpr std::uint32_t actor_pool_cache_blocks = 1024;
 void* actor_pool_allocate(std::size_t bytes);
 /// Returns a block from actor_pool_allocate(bytes), on any thread.
 void actor_pool_release(void* p, std::size_t bytes) noexcept;
-/// Frees the chunks all of whose blocks sit in the depot. Any thread; takes the depot locks.
+/// Moves this thread's cached blocks to the depot, then frees the chunks all of whose
+/// blocks sit in the depot. Any thread; takes the depot locks.
 void actor_pool_trim() noexcept;
 
 /// For tests: blocks currently held in the depot for the class of `bytes`, and the number
