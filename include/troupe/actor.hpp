@@ -69,7 +69,7 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
       this->free_retired(retired);
       if (n == nullptr) {
         return this->template try_go_idle<node_type>() ? detail::turn_result::idle
-                                              : detail::turn_result::runnable;
+                                                       : detail::turn_result::runnable;
       }
       if (this->is_close_sentinel(n)) {
         this->finish(nullptr);

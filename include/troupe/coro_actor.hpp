@@ -158,7 +158,7 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       if (budget_left_ == 0) return detail::turn_result::runnable;
       if (!take_next()) {
         return this->template try_go_idle<node_type>() ? detail::turn_result::idle
-                                              : detail::turn_result::runnable;
+                                                       : detail::turn_result::runnable;
       }
       coro_.resume();
     }

@@ -28,7 +28,7 @@
 //   mailbox_ head    any thread (push); the consumer (try_mark_idle).
 //   mailbox_ tail, close_node_ as dummy, the user's fields — the consumer only: the worker
 //                    running the turn, or a sender draining a stopped actor.
-//   reg_prev_/reg_next_  the runtime's registry, under the mutex of the actor's shard.
+//   reg_prev_/reg_next_  the runtime's registry, under the lock of the actor's shard.
 //
 // References: spawn gives the actor one "life" reference, released by finish() once the
 // actor is stopped and its mailbox drained and idle. Each handle holds one more. A running
@@ -64,7 +64,7 @@ class actor_base {
   actor_base& operator=(const actor_base&) = delete;
   virtual ~actor_base();
 
-  // Actors live in exact-size blocks of the runtime's actor pool (runtime/mem/actor_pool.hpp:
+  // Actors live in exact-size blocks of the actor pool (runtime/mem/actor_pool.hpp:
   // no malloc header, no rounding to 16); the virtual destructor passes the most-derived
   // size to the sized delete. Over-aligned actor types use the global aligned forms.
   static void* operator new(std::size_t bytes);
