@@ -98,7 +98,8 @@ void BM_MailboxTurn(benchmark::State& state) {
     const bool became_runnable = mb.push(n);
     const mpsc_mailbox::taken t = mb.pop();
     const bool empty = mb.pop().node == nullptr;
-    if (!became_runnable || t.node != n || !empty || !mb.try_mark_idle()) {
+    mailbox_node* retired = nullptr;  // n: the mailbox rests on its stub when idle
+    if (!became_runnable || t.node != n || !empty || !mb.try_mark_idle(retired) || retired != n) {
       state.SkipWithError("mailbox turn protocol broken");
       break;
     }

@@ -72,7 +72,7 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
       auto [n, retired] = this->mailbox_.pop();
       this->free_retired(retired);
       if (n == nullptr) {
-        if (this->mailbox_.try_mark_idle()) return detail::turn_result::idle;
+        if (this->template try_go_idle<node_type>()) return detail::turn_result::idle;
         if (!this->mailbox_.signalled()) return detail::turn_result::runnable;  // a push
         if (auto e = this->serve_side()) return fail(std::move(e));
         continue;

@@ -367,7 +367,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
       if (fiber_.done()) return stop(fiber_.error());
       if (wait_ == wait_reason::yield) return detail::turn_result::runnable;
       // The body waits for a message (or its timeout).
-      if (this->mailbox_.try_mark_idle()) return detail::turn_result::idle;
+      if (this->template try_go_idle<node_type>()) return detail::turn_result::idle;
       if (!this->mailbox_.signalled()) return detail::turn_result::runnable;  // a push
       if (auto e = this->serve_side()) return stop(std::move(e));
       // A timeout was served (or a spurious signal): let the body look again.

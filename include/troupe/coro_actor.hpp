@@ -281,14 +281,14 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
         const stashed st = stash_next();
         if (st == stashed::one) continue;
         if (st == stashed::failed) return stop(std::exchange(stash_error_, nullptr));
-        if (this->mailbox_.try_mark_idle()) return detail::turn_result::idle;
+        if (this->template try_go_idle<node_type>()) return detail::turn_result::idle;
         if (!this->mailbox_.signalled()) return detail::turn_result::runnable;  // a push
         continue;                                                               // served at the top
       }
       // Suspended in recv(): the mailbox was empty, or the batch is used up.
       if (budget_left_ == 0) return detail::turn_result::runnable;
       if (!take_next()) {
-        if (this->mailbox_.try_mark_idle()) return detail::turn_result::idle;
+        if (this->template try_go_idle<node_type>()) return detail::turn_result::idle;
         if (!this->mailbox_.signalled()) return detail::turn_result::runnable;  // a push
         continue;                                                               // served at the top
       }

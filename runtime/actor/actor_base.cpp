@@ -6,25 +6,33 @@
 #include <cassert>
 #include <utility>
 
+#include "actor/shard_table.hpp"
 #include "sched/runtime_core.hpp"
 #include "sched/worker.hpp"
 #include "troupe/error.hpp"
 
 namespace troupe::detail {
 
+runtime_core* actor_base::core() const noexcept {
+  // relaxed: the shard bits are stored once before the actor is published; every reader
+  // got the actor through a chain that happens-after that store.
+  return shard_owner[state_.load(memory_order_relaxed) >> actor_state::shard_shift];
+}
+
 actor_base::~actor_base() {
-  if (core_ != nullptr) core_->release();
+  if (runtime_core* c = core()) c->release_actor_ref();
 }
 
 void actor_base::enqueue(mailbox_node* n) noexcept {
-  worker* w = current_worker_of(core_);
+  runtime_core* const core = this->core();
+  worker* w = current_worker_of(core);
   if (w != nullptr) {
     worker_counters::add(w->counters().sent, 1);
     if (w->coalesce(this, n)) return;  // goes out with the turn's other sends to us
   } else {
     // A handler sending to another runtime's actor: earlier sends first (causality).
     if (worker* other = tls_current_worker) other->flush_outbox();
-    core_->count_external_sent();
+    core->count_external_sent();
   }
   if (mailbox_.push(n)) became_runnable(w);  // else someone else owns it (INV-MAILBOX-3)
 }
@@ -34,15 +42,15 @@ void actor_base::enqueue_chain(mailbox_node* first, mailbox_node* last, worker& 
 }
 
 void actor_base::start_now() noexcept {
-  if (mailbox_.try_claim()) became_runnable(current_worker_of(core_));
+  if (mailbox_.try_claim()) became_runnable(current_worker_of(core()));
 }
 
 void actor_base::post(side_node* n) noexcept {
   if (n->message_type != nullptr) {  // counted before it can be handled (as enqueue() does)
-    if (worker* w = current_worker_of(core_)) {
+    if (worker* w = current_worker_of(core())) {
       worker_counters::add(w->counters().sent, 1);
     } else {
-      core_->count_external_sent();
+      core()->count_external_sent();
     }
   }
   // relaxed: only a first guess for the CAS below.
@@ -51,7 +59,7 @@ void actor_base::post(side_node* n) noexcept {
     n->next = top;
     // release: publishes *n to take_side()'s acquire exchange. relaxed on failure: retry.
   } while (!side_.compare_exchange_weak(top, n, memory_order_release, memory_order_relaxed));
-  if (mailbox_.signal()) became_runnable(current_worker_of(core_));
+  if (mailbox_.signal()) became_runnable(current_worker_of(core()));
 }
 
 side_node* actor_base::take_side() noexcept {
@@ -70,7 +78,7 @@ void actor_base::discard_side(side_node* list, actor_base& a) noexcept {
     side_node* n = std::exchange(list, list->next);
     if (n->message_type != nullptr) {
       a.report_dead_letter(*n->message_type);
-      a.core_->count_dead_letters(1);
+      a.core()->count_dead_letters(1);
     }
     n->handle(n, a, false);
   }
@@ -86,7 +94,7 @@ std::exception_ptr actor_base::serve_side() noexcept {
     if (n->message_type != nullptr) {
       // Served inside our turn, so on a worker of our runtime (the turn's owner): its
       // counters are ours to write.
-      worker* w = current_worker_of(core_);
+      worker* w = current_worker_of(core());
       assert(w != nullptr && "serve_side() outside the actor's turn");
       if (w != nullptr) worker_counters::add(w->counters().handled, 1);
     }
@@ -110,7 +118,7 @@ void actor_base::close() noexcept {
   // The sentinel goes behind everything this thread sent before, including sends a
   // handler's outbox still holds.
   if (worker* w = tls_current_worker) w->flush_outbox();
-  if (mailbox_.push(&close_node_)) became_runnable(current_worker_of(core_));
+  if (mailbox_.push(&close_node_)) became_runnable(current_worker_of(core()));
 }
 
 void actor_base::became_runnable(worker* w) noexcept {
@@ -123,7 +131,7 @@ void actor_base::became_runnable(worker* w) noexcept {
   } else if (w != nullptr) {
     w->schedule_local(this);
   } else {
-    core_->inject_external(this);
+    core()->inject_external(this);
   }
 }
 
@@ -160,7 +168,7 @@ void actor_base::finish(std::exception_ptr error) noexcept {
   const std::uint32_t before = state_.fetch_or(bits, memory_order_release);
   assert((before & actor_state::stopped) == 0 && "illegal transition: an actor stops once");
   (void)before;
-  runtime_core* core = core_;
+  runtime_core* const core = this->core();
   if (error) core->report_failure(*this, error);
   core->deregister_actor(this, static_cast<bool>(error));
   drain_stopped();
@@ -176,7 +184,7 @@ void actor_base::finish(std::exception_ptr error) noexcept {
 }
 
 void actor_base::drain_stopped() noexcept {
-  runtime_core* core = core_;
+  runtime_core* const core = this->core();
   std::uint64_t dropped = 0;
   for (;;) {
     auto [n, retired] = mailbox_.pop();
@@ -188,8 +196,14 @@ void actor_base::drain_stopped() noexcept {
       }
       continue;
     }
-    if (mailbox_.try_mark_idle()) break;  // after this, another sender may drain
-    if (mailbox_.clear_signal()) {        // a post() (INV-MAILBOX-6): discard what it posted
+    mailbox_node* last = nullptr;
+    if (mailbox_.try_mark_idle(last)) {  // after this, another sender may drain
+      // Our caller holds a reference (finish(): the life reference; a sender: its
+      // handle's), so *this is still alive to free the node through.
+      free_retired(last);
+      break;
+    }
+    if (mailbox_.clear_signal()) {  // a post() (INV-MAILBOX-6): discard what it posted
       discard_side(take_side(), *this);
       continue;
     }
@@ -200,11 +214,11 @@ void actor_base::drain_stopped() noexcept {
 
 void actor_base::dead_letter(mailbox_node* n) noexcept {
   drop_message(n);
-  core_->count_dead_letters(1);
+  core()->count_dead_letters(1);
 }
 
 void actor_base::report_dead_letter(const std::type_info& type) const noexcept {
-  core_->report_dead_letter(id(), type);
+  core()->report_dead_letter(id(), type);
 }
 
 void register_spawned(runtime_core* core, actor_base* a) { core->register_actor(a); }

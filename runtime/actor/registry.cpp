@@ -1,48 +1,158 @@
 // runtime/actor/registry.cpp — see registry.hpp.
 #include "actor/registry.hpp"
 
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <utility>
+
+#include "actor/shard_table.hpp"
 #include "troupe/detail/actor_base.hpp"
 
 namespace troupe::detail {
 
-bool actor_registry::add(actor_base* a) {
-  std::lock_guard lock(mu_);
-  if (closed_) return false;
+actor_registry::actor_registry(unsigned workers, runtime_core* core)
+    : n_(std::min(workers, actor_state::max_shards - 2) + 1),
+      first_id_(reserve_shard_ids(n_, core)),
+      shards_(std::make_unique<shard[]>(n_)) {}
+
+actor_registry::~actor_registry() { release_shard_ids(first_id_, n_); }
+
+bool actor_registry::add(actor_base* a, unsigned shard_index) {
+  shard& s = shards_[shard_index];
+  // relaxed: the actor is not published yet; whoever reads the shard later (remove(), on
+  // the thread that stops it) learns of the actor through a happens-before chain that
+  // starts after this store (its first handle or message).
+  a->state_.store((first_id_ + shard_index) << actor_state::shard_shift, memory_order_relaxed);
+  std::lock_guard lock(s.mu);
+  if (s.closed) {
+    // relaxed: as above. No shard, no runtime: ~actor_base releases nothing.
+    a->state_.store(0, memory_order_relaxed);
+    return false;
+  }
   a->reg_prev_ = nullptr;
-  a->reg_next_ = head_;
-  if (head_ != nullptr) head_->reg_prev_ = a;
-  head_ = a;
-  ++live_;
-  ++totals_.spawned;
+  a->reg_next_ = s.head;
+  if (s.head != nullptr) s.head->reg_prev_ = a;
+  s.head = a;
+  ++s.live;
+  ++s.totals.spawned;
   return true;
 }
 
 void actor_registry::remove(actor_base* a, bool failed) noexcept {
-  std::lock_guard lock(mu_);
-  if (a->reg_prev_ != nullptr) {
-    a->reg_prev_->reg_next_ = a->reg_next_;
-  } else {
-    head_ = a->reg_next_;
+  // relaxed: the shard bits were written before the actor was published, and finish()
+  // (our caller) runs on the actor's consumer, which the publication happens-before.
+  shard& s =
+      shards_[(a->state_.load(memory_order_relaxed) >> actor_state::shard_shift) - first_id_];
+  bool drained;
+  {
+    std::lock_guard lock(s.mu);
+    if (a->reg_prev_ != nullptr) {
+      a->reg_prev_->reg_next_ = a->reg_next_;
+    } else {
+      s.head = a->reg_next_;
+    }
+    if (a->reg_next_ != nullptr) a->reg_next_->reg_prev_ = a->reg_prev_;
+    a->reg_prev_ = a->reg_next_ = a;  // "unlinked", for a walk that pinned a (see below)
+    ++s.totals.stopped;
+    if (failed) ++s.totals.failed;
+    drained = --s.live == 0 && s.closed && !std::exchange(s.drain_signaled, true);
+    if (s.walker_waiting && s.totals.stopped >= s.resume_at) {
+      s.walker_waiting = false;
+      s.progress.notify_one();
+    }
   }
-  if (a->reg_next_ != nullptr) a->reg_next_->reg_prev_ = a->reg_prev_;
-  a->reg_prev_ = a->reg_next_ = nullptr;
-  ++totals_.stopped;
-  if (failed) ++totals_.failed;
-  if (--live_ == 0 && closed_) all_stopped_.notify_all();
+  if (drained) shard_drained();
+}
+
+void actor_registry::shard_drained() noexcept {
+  std::lock_guard lock(wait_mu_);
+  if (--undrained_ == 0) all_drained_.notify_all();
+}
+
+bool actor_registry::close_shard(shard& s) {
+  // Walks the shard in list order, walk_batch actors at a time: under the lock it pins the
+  // next batch of actors not yet closed (a reference each) and the actor after them (the
+  // place to resume); without the lock it closes and unpins them. So the lock is held only
+  // for a short list walk (remove() on the workers keeps going), and close() may run user
+  // code (a destructor, when our release is the last) without the lock held.
+  std::array<actor_base*, walk_batch> batch;
+  actor_base* resume = nullptr;  // pinned
+  std::uint64_t posted = 0;
+  std::uint64_t stopped_before = 0;
+  bool first = true;
+  for (;;) {
+    std::size_t n = 0;
+    actor_base* const pinned = resume;
+    {
+      std::unique_lock lock(s.mu);
+      if (first) {
+        s.closed = true;  // no adds from here on: the list only shrinks
+        stopped_before = s.totals.stopped;
+        first = false;
+      } else {
+        // Let the workers catch up: at most max_pending closes may still be waiting to
+        // stop. The timeout only guards against actors that stop only once some other,
+        // not yet closed actor does; they then cost a pause, not a hang.
+        const std::uint64_t floor = stopped_before + posted;  // all we posted have stopped
+        if (floor - std::min(floor, s.totals.stopped) > max_pending) {
+          s.resume_at = floor - max_pending / 2;
+          s.walker_waiting = true;
+          s.progress.wait_for(lock, std::chrono::milliseconds(10),
+                              [&s] { return !s.walker_waiting; });
+          s.walker_waiting = false;
+        }
+      }
+      // Our pin kept `resume` alive but not linked: if it stopped meanwhile, start over
+      // (the closed actors we skip are at most those still pending).
+      actor_base* a = (resume == nullptr || resume->reg_next_ == resume) ? s.head : resume;
+      for (; a != nullptr && n < walk_batch; a = a->reg_next_) {
+        if (a->close_posted()) continue;
+        a->add_ref();
+        batch[n++] = a;
+      }
+      resume = a;
+      if (resume != nullptr) resume->add_ref();
+      if (n == 0 && resume == nullptr) {
+        if (pinned != nullptr) {
+          lock.unlock();
+          pinned->release();
+          lock.lock();
+        }
+        return s.live == 0 && !std::exchange(s.drain_signaled, true);
+      }
+    }
+    if (pinned != nullptr) pinned->release();
+    for (std::size_t i = 0; i < n; ++i) {
+      batch[i]->close();
+      batch[i]->release();
+    }
+    posted += n;
+  }
 }
 
 void actor_registry::close_all_and_wait() {
-  std::unique_lock lock(mu_);
-  closed_ = true;
-  // close() never blocks and never takes this mutex: an actor that is stopping right now
-  // waits in remove() until we are done, and its sentinel push just joins its drain.
-  for (actor_base* a = head_; a != nullptr; a = a->reg_next_) a->close();
-  all_stopped_.wait(lock, [this] { return live_ == 0; });
+  {
+    std::lock_guard lock(wait_mu_);
+    undrained_ = n_;
+  }
+  for (unsigned i = 0; i < n_; ++i) {
+    shard& s = shards_[i];
+    if (close_shard(s)) shard_drained();
+  }
+  std::unique_lock lock(wait_mu_);
+  all_drained_.wait(lock, [this] { return undrained_ == 0; });
 }
 
 actor_registry::counts actor_registry::totals() const {
-  std::lock_guard lock(mu_);
-  return totals_;
+  counts t{0, 0, 0};
+  for (unsigned i = 0; i < n_; ++i) {
+    std::lock_guard lock(shards_[i].mu);
+    t.spawned += shards_[i].totals.spawned;
+    t.stopped += shards_[i].totals.stopped;
+    t.failed += shards_[i].totals.failed;
+  }
+  return t;
 }
 
 }  // namespace troupe::detail

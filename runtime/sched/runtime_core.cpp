@@ -7,7 +7,9 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 
+#include "mem/actor_pool.hpp"
 #include "troupe/detail/type_name.hpp"
 #include "troupe/error.hpp"
 
@@ -46,11 +48,20 @@ extern "C" const char* __tsan_default_suppressions() {
 #endif
 
 runtime_core::runtime_core(runtime_config config)
-    : config_(validated(std::move(config))), idle_(config_.workers) {
+    : config_(validated(std::move(config))),
+      idle_(config_.workers),
+      registry_(config_.workers, this),
+      credits_(std::make_unique<ref_credit[]>(config_.workers)) {
   workers_.reserve(config_.workers);
   for (unsigned i = 0; i < config_.workers; ++i) {
     workers_.push_back(std::make_unique<worker>(*this, i));
   }
+}
+
+runtime_core::~runtime_core() {
+  // Every actor of this runtime is gone (each held a reference): give the chunks they
+  // emptied back to the system allocator.
+  actor_pool_trim();
 }
 
 void runtime_core::start() {
@@ -58,13 +69,43 @@ void runtime_core::start() {
 }
 
 void runtime_core::register_actor(actor_base* a) {
-  // Set before the registry can expose the actor to shutdown's close().
-  a->core_ = this;
-  add_ref();
-  if (!registry_.add(a)) {
-    a->core_ = nullptr;
-    release();
+  take_actor_ref();
+  worker* w = current_worker_of(this);
+  if (!registry_.add(a,
+                     registry_.shard_for(w != nullptr ? w->index() : actor_registry::no_worker))) {
+    release_actor_ref();  // add() left the actor without a runtime: ~actor_base skips it
     throw error("spawn() after shutdown() began: the runtime accepts no new actors");
+  }
+}
+
+void runtime_core::take_actor_ref() noexcept {
+  worker* w = current_worker_of(this);
+  if (w == nullptr) {
+    add_ref();
+    return;
+  }
+  std::uint32_t& c = credits_[w->index()].n;
+  if (c == 0) {
+    // relaxed: as add_ref(); we hold a reference (the runtime's, while workers run).
+    refs_.fetch_add(credit_batch, memory_order_relaxed);
+    c = credit_batch;
+  }
+  --c;
+}
+
+void runtime_core::release_actor_ref() noexcept {
+  worker* w = current_worker_of(this);
+  if (w == nullptr) {
+    release();
+    return;
+  }
+  std::uint32_t& c = credits_[w->index()].n;
+  if (++c >= 2 * credit_batch) {
+    // release: publishes the deleted actors' last uses of the core to the final release()
+    // (acq_rel), which reads this value through the release sequence. Never the final
+    // decrement: the runtime object holds its reference until after shutdown() joined us.
+    refs_.fetch_sub(credit_batch, memory_order_release);
+    c -= credit_batch;
   }
 }
 
@@ -129,6 +170,11 @@ void runtime_core::shutdown() {
   stopping_.store(true, memory_order_seq_cst);
   idle_.wake_all();
   for (auto& w : workers_) w->join();
+  // The workers are gone (join() synchronized with them): return their reference credit.
+  // release: as in release_actor_ref(); not final, the runtime object still holds one.
+  for (unsigned i = 0; i < worker_count(); ++i) {
+    refs_.fetch_sub(std::exchange(credits_[i].n, 0), memory_order_release);
+  }
   shut_down_ = true;
 }
 

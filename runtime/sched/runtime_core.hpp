@@ -3,7 +3,12 @@
 //
 // Lifetime: reference-counted. The runtime object holds one reference and every actor
 // holds one (taken at spawn, dropped in ~actor_base), so a handle that outlives its
-// runtime can still send (dead letters) without touching freed memory.
+// runtime can still send (dead letters) without touching freed memory. On a worker thread
+// an actor's reference comes from, and returns to, the worker's credit: references drawn
+// from refs_ in batches of credit_batch, so spawns and stops on workers touch refs_ once per
+// batch instead of each time. Invariant: refs_ == 1 (the runtime object, until it releases)
+// + live actors + the sum of the workers' credits; shutdown() returns the credits after
+// joining the workers, so refs_ cannot reach 0 while a worker runs.
 #pragma once
 
 #include <concurrentqueue/concurrentqueue.h>
@@ -43,6 +48,8 @@ class runtime_core {
 
   // ---- actors ---------------------------------------------------------------------------
   void register_actor(actor_base* a);  // throws troupe::error after shutdown began
+  /// Drops the reference an actor took in register_actor(); from ~actor_base, any thread.
+  void release_actor_ref() noexcept;
   void deregister_actor(actor_base* a, bool failed) noexcept { registry_.remove(a, failed); }
   /// `a` became runnable by a send from a thread that is not one of our workers.
   void inject_external(actor_base* a) noexcept;
@@ -78,7 +85,15 @@ class runtime_core {
   }
 
  private:
-  ~runtime_core() = default;
+  ~runtime_core();
+
+  void take_actor_ref() noexcept;
+
+  // A worker's reference credit (see the top of this file); its owner thread only.
+  struct alignas(cache_line) ref_credit {
+    std::uint32_t n = 0;
+  };
+  static constexpr std::uint32_t credit_batch = 1024;
 
   const runtime_config config_;
   moodycamel::ConcurrentQueue<actor_base*> injection_;
@@ -88,6 +103,7 @@ class runtime_core {
   timer_service timers_;
   std::mutex stacks_mu_;                                  // guards stack_pools_
   std::vector<std::unique_ptr<stack_pool>> stack_pools_;  // one per stack size
+  std::unique_ptr<ref_credit[]> credits_;  // one per worker
   alignas(cache_line) atomic<std::uint64_t> external_sent_{0};
   alignas(cache_line) atomic<std::uint64_t> external_dead_lettered_{0};
   atomic<bool> stopping_{false};

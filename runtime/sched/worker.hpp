@@ -39,6 +39,7 @@ class worker {
   void join();
 
   runtime_core& core() const noexcept { return core_; }
+  unsigned index() const noexcept { return index_; }
   worker_counters& counters() noexcept { return counters_; }
   const worker_counters& counters() const noexcept { return counters_; }
 

@@ -34,6 +34,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "troupe/detail/mpsc_mailbox.hpp"
@@ -96,20 +97,21 @@ class harness {
     // transition and returns true (INV-MAILBOX-2). Had a consumer given up without marking
     // idle, or marked idle while a message was queued, this fails.
     EXPECT_EQ(mb_.pop().node, nullptr) << "a message is still queued";
-    EXPECT_EQ(mb_.dummy(), last_taken_) << "the dummy must be the last node taken";
+    EXPECT_TRUE(mb_.is_stub(mb_.dummy())) << "an idle mailbox must rest on its stub";
+    EXPECT_EQ(last_taken_, nullptr);
     // Already idle: giving up ownership again must fail (bit 0 already set).
-    EXPECT_FALSE(mb_.try_mark_idle()) << "the mailbox was left owned but not idle";
+    mailbox_node* retired = nullptr;
+    EXPECT_FALSE(mb_.try_mark_idle(retired)) << "the mailbox was left owned but not idle";
     auto* probe = new msg{};
     probe->producer = static_cast<std::uint32_t>(producers_);
     probe->seq = 0;
     EXPECT_TRUE(mb_.push(probe)) << "the mailbox did not end idle";
     const mpsc_mailbox::taken t = mb_.pop();
     EXPECT_EQ(t.node, probe);
-    EXPECT_EQ(t.retired, last_taken_) << "the final dummy must be retired by the next pop";
-    delete static_cast<msg*>(t.retired);
-    EXPECT_TRUE(mb_.try_mark_idle());
-    delete probe;  // the current dummy; the mailbox is destroyed right after
-    last_taken_ = nullptr;
+    EXPECT_EQ(t.retired, nullptr) << "the dummy before the probe was the stub";
+    EXPECT_TRUE(mb_.try_mark_idle(retired));
+    EXPECT_EQ(retired, probe);
+    delete probe;
   }
 
   bool failed() const { return failed_.load(); }
@@ -191,7 +193,21 @@ class harness {
       // Try to give up ownership. Clear our flag first: the moment try_mark_idle()
       // succeeds, another producer may become the consumer.
       leave();
-      if (mb_.try_mark_idle()) return;
+      // The node try_mark_idle() retires is the last one taken (INV-MAILBOX-4). Clear
+      // last_taken_ first: after a successful mark the next consumer reads it.
+      mailbox_node* const expected_retired = std::exchange(last_taken_, nullptr);
+      mailbox_node* retired = nullptr;
+      if (mb_.try_mark_idle(retired)) {
+        if (retired != expected_retired) {
+          std::ostringstream os;
+          os << "try_mark_idle retired " << retired << ", expected the last node taken "
+             << expected_retired;
+          fail(os.str());
+        }
+        delete static_cast<msg*>(retired);  // freed at once: ASan sees any later link onto it
+        return;
+      }
+      last_taken_ = expected_retired;
       // A message arrived, a push is half done, or a signal came: we still own the mailbox.
       enter();
       if (mb_.signalled()) serve_signals();

@@ -32,6 +32,16 @@ std::vector<int> drain(mpsc_mailbox& mb, std::vector<mailbox_node*>* retired) {
   }
 }
 
+// try_mark_idle() for tests that do not look at the node it retires.
+bool mark_idle(mpsc_mailbox& mb) {
+  mailbox_node* retired = nullptr;
+  const bool idle = mb.try_mark_idle(retired);
+  if (!idle) {
+    EXPECT_EQ(retired, nullptr) << "a failed try_mark_idle() must not retire anything";
+  }
+  return idle;
+}
+
 TEST(MpscMailbox, ANewMailboxIsIdleAndItsFirstPushReturnsTrue) {
   mpsc_mailbox mb;
   // INV-MAILBOX-1: tail_ starts at the stub, nothing queued.
@@ -134,18 +144,36 @@ TEST(MpscMailbox, EachNodeIsRetiredExactlyOnceAndOnlyAfterItsSuccessorIsTaken) {
   for (std::size_t i = 0; i + 1 < nodes.size(); ++i) EXPECT_EQ(retired[i], &nodes[i]);
 }
 
-TEST(MpscMailbox, TheLastDummyIsRetiredByTheFirstPopAfterTheNextIdlePeriod) {
+TEST(MpscMailbox, MarkingIdleRetiresTheLastDummyAndRestsOnTheStub) {
   mpsc_mailbox mb;
   test_node a, b;
   EXPECT_TRUE(mb.push(&a));
   EXPECT_EQ(mb.pop().node, &a);
-  ASSERT_TRUE(mb.try_mark_idle());
-  // a is still the dummy across the idle period (a producer may link onto it).
   EXPECT_EQ(mb.dummy(), &a);
+  mailbox_node* retired = nullptr;
+  ASSERT_TRUE(mb.try_mark_idle(retired));
+  // INV-MAILBOX-2/4: idle means resting on the stub; a is handed back at once, so an idle
+  // mailbox keeps no message node.
+  EXPECT_EQ(retired, &a);
+  EXPECT_TRUE(mb.is_stub(mb.dummy()));
   EXPECT_TRUE(mb.push(&b));
   const mpsc_mailbox::taken t = mb.pop();
   EXPECT_EQ(t.node, &b);
-  EXPECT_EQ(t.retired, &a);  // INV-MAILBOX-4: a's successor b was taken
+  EXPECT_EQ(t.retired, nullptr) << "the previous dummy was the stub";
+  ASSERT_TRUE(mb.try_mark_idle(retired));
+  EXPECT_EQ(retired, &b);
+  ASSERT_TRUE(mb.push(&a)) << "a retired node can be pushed again";
+  EXPECT_EQ(mb.pop().node, &a);
+}
+
+TEST(MpscMailbox, MarkingIdleFromTheStubRetiresNothing) {
+  mpsc_mailbox mb;
+  ASSERT_TRUE(mb.try_claim());
+  test_node other;
+  mailbox_node* retired = &other;  // must be overwritten
+  ASSERT_TRUE(mb.try_mark_idle(retired));
+  EXPECT_EQ(retired, nullptr);
+  EXPECT_TRUE(mb.is_stub(mb.dummy()));
 }
 
 TEST(MpscMailbox, TryMarkIdleFailsWhileMessagesAreQueued) {
@@ -154,15 +182,15 @@ TEST(MpscMailbox, TryMarkIdleFailsWhileMessagesAreQueued) {
   mb.push(&a);
   mb.push(&b);
   // INV-MAILBOX-2: the idle bit is set only when head_ == tail_.
-  EXPECT_FALSE(mb.try_mark_idle());
+  EXPECT_FALSE(mark_idle(mb));
   EXPECT_EQ(mb.pop().node, &a);
-  EXPECT_FALSE(mb.try_mark_idle()) << "b is still queued";
+  EXPECT_FALSE(mark_idle(mb)) << "b is still queued";
   // A failed attempt keeps ownership: later pushes still return false.
   test_node c;
   EXPECT_FALSE(mb.push(&c));
   EXPECT_EQ(mb.pop().node, &b);
   EXPECT_EQ(mb.pop().node, &c);
-  EXPECT_TRUE(mb.try_mark_idle());
+  EXPECT_TRUE(mark_idle(mb));
 }
 
 TEST(MpscMailbox, TryMarkIdleSucceedsWhenEverythingIsConsumed) {
@@ -171,19 +199,19 @@ TEST(MpscMailbox, TryMarkIdleSucceedsWhenEverythingIsConsumed) {
   mb.push(&a);
   EXPECT_EQ(mb.pop().node, &a);
   EXPECT_EQ(mb.pop().node, nullptr);
-  EXPECT_TRUE(mb.try_mark_idle());
+  EXPECT_TRUE(mark_idle(mb));
 }
 
 TEST(MpscMailbox, TryMarkIdleFailsWhenTheMailboxIsAlreadyIdle) {
   // INV-MAILBOX-2: the bit is set only when head_ == tail_; once set, head_ carries it, so
   // a second give-up (or one on a fresh mailbox) fails instead of corrupting head_.
   mpsc_mailbox mb;
-  EXPECT_FALSE(mb.try_mark_idle()) << "a fresh mailbox is already idle";
+  EXPECT_FALSE(mark_idle(mb)) << "a fresh mailbox is already idle";
   test_node a;
   ASSERT_TRUE(mb.push(&a));
   ASSERT_EQ(mb.pop().node, &a);
-  ASSERT_TRUE(mb.try_mark_idle());
-  EXPECT_FALSE(mb.try_mark_idle()) << "already idle";
+  ASSERT_TRUE(mark_idle(mb));
+  EXPECT_FALSE(mark_idle(mb)) << "already idle";
   test_node b;
   EXPECT_TRUE(mb.push(&b)) << "the failed attempts must not have cleared the idle bit";
 }
@@ -206,12 +234,16 @@ TEST(MpscMailbox, AfterMarkIdleTheNextPushReturnsTrueAgain) {
     ASSERT_EQ(got.size(), 2u);
     EXPECT_EQ(got[0], first.value);
     EXPECT_EQ(got[1], second.value);
-    EXPECT_TRUE(mb.try_mark_idle()) << "round " << round;
+    mailbox_node* last = nullptr;
+    EXPECT_TRUE(mb.try_mark_idle(last)) << "round " << round;
+    EXPECT_EQ(last, &second) << "round " << round;
+    retired.push_back(last);
   }
-  // Every node but the final dummy has been retired, each exactly once, in order.
-  ASSERT_EQ(retired.size(), nodes.size() - 1);
-  for (std::size_t i = 0; i + 1 < nodes.size(); ++i) EXPECT_EQ(retired[i], &nodes[i]);
-  EXPECT_EQ(mb.dummy(), &nodes.back());
+  // Every node has been retired, each exactly once, in order: pop() retires the first of
+  // each round, try_mark_idle() the second.
+  ASSERT_EQ(retired.size(), nodes.size());
+  for (std::size_t i = 0; i < nodes.size(); ++i) EXPECT_EQ(retired[i], &nodes[i]);
+  EXPECT_TRUE(mb.is_stub(mb.dummy()));
 }
 
 TEST(MpscMailbox, ARetiredNodeCanBePushedAgain) {
@@ -231,7 +263,7 @@ TEST(MpscMailbox, ARetiredNodeCanBePushedAgain) {
     ASSERT_EQ(t.retired, i == 0 ? nullptr : other) << "i=" << i;
   }
   EXPECT_EQ(mb.pop().node, nullptr);
-  EXPECT_TRUE(mb.try_mark_idle());
+  EXPECT_TRUE(mark_idle(mb));
 }
 
 }  // namespace

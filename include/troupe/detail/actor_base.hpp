@@ -18,6 +18,10 @@
 //                 message queued at stop time is dead-lettered. join() waits for it.
 //   join_waiting  set by join() before it sleeps; finish() wakes waiters only if it is set,
 //                 so stopping an actor nobody joins costs no syscall.
+//   bits 16..31   not a state: the process-wide id of the registry shard the actor was
+//                 added to, which also names its runtime (runtime/actor/shard_table.hpp);
+//                 stored once by the registry before the actor is published, never
+//                 changed; 0 if the actor was never registered.
 //
 // Side channel: notifications that must reach the actor's consumer without being messages
 // (a recv_for() timeout, a reply to ask()) are side_nodes. post() pushes one onto side_ (a
@@ -35,8 +39,7 @@
 //   mailbox_ head    any thread (push); the consumer (try_mark_idle).
 //   mailbox_ tail, close_node_ as dummy, the user's fields — the consumer only: the worker
 //                    running the turn, or a sender draining a stopped actor.
-//   core_            written once by spawn before the first handle escapes; read-only after.
-//   reg_prev_/reg_next_  the runtime's registry, under its mutex.
+//   reg_prev_/reg_next_  the runtime's registry, under the lock of the actor's shard.
 //
 // References: spawn gives the actor one "life" reference, released by finish() once the
 // actor is stopped and its mailbox drained and idle. Each handle holds one more. A running
@@ -44,8 +47,10 @@
 // a run queue; a stopped actor is never queued.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <new>
 #include <typeinfo>
 
 #include "troupe/detail/mpsc_mailbox.hpp"
@@ -84,6 +89,18 @@ class actor_base {
   actor_base& operator=(const actor_base&) = delete;
   virtual ~actor_base();
 
+  // Actors live in exact-size blocks of the actor pool (runtime/mem/actor_pool.hpp:
+  // no malloc header, no rounding to 16); the virtual destructor passes the most-derived
+  // size to the sized delete. Over-aligned actor types use the global aligned forms.
+  static void* operator new(std::size_t bytes);
+  static void operator delete(void* p, std::size_t bytes) noexcept;
+  static void* operator new(std::size_t bytes, std::align_val_t al) {
+    return ::operator new(bytes, al);
+  }
+  static void operator delete(void* p, std::size_t bytes, std::align_val_t al) noexcept {
+    ::operator delete(p, bytes, al);
+  }
+
   // ---- handle side: any thread --------------------------------------------------------
   void add_ref() noexcept {
     // relaxed: the caller already holds a reference, so the object cannot die meanwhile;
@@ -113,8 +130,12 @@ class actor_base {
   /// failure reported, its leftover messages dead-lettered).
   void join();
   bool is_stopped() const noexcept;
+  /// Someone already called close() (a snapshot; for the registry's shutdown walk).
+  bool close_posted() const noexcept;
   actor_id id() const noexcept { return reinterpret_cast<actor_id>(this); }
-  runtime_core* core() const noexcept { return core_; }
+  /// The actor's runtime (named by its registry shard id, see below); nullptr if the
+  /// actor was never registered.
+  runtime_core* core() const noexcept;
 
   // ---- consumer side: the worker that owns the actor's turn ----------------------------
   /// Handles up to `budget` messages; adds the number handled to `handled`.
@@ -132,6 +153,20 @@ class actor_base {
   /// order. Returns what one of them threw (the rest are then discarded): the caller stops
   /// the actor with it, as for a throwing handler.
   std::exception_ptr serve_side() noexcept;
+  /// Consumer only: mailbox_.try_mark_idle(), freeing the node it retires as a `Node`.
+  /// After a true return the caller must not touch *this (another thread may own it, or
+  /// have destroyed it): hence the static deallocator, not free_retired().
+  template <class Node>
+  bool try_go_idle() noexcept {
+    // The sentinel can be the last node taken (a coroutine or blocking actor that caught
+    // actor_exit and went on waiting): it is part of *this, never freed. Its address is
+    // computed before the CAS, after which *this must not be touched.
+    const mailbox_node* const sentinel = &close_node_;
+    mailbox_node* retired = nullptr;
+    if (!mailbox_.try_mark_idle(retired)) return false;
+    if (retired != nullptr && retired != sentinel) Node::deallocate(retired);
+    return true;
+  }
   /// Stops the actor (error == nullptr: by its close sentinel), drains what is left to dead
   /// letters and releases the life reference. The caller must not touch *this afterwards.
   void finish(std::exception_ptr error) noexcept;
@@ -161,7 +196,6 @@ class actor_base {
   /// (this runtime's worker running the caller, or nullptr: the injection queue).
   void became_runnable(worker* w) noexcept;
 
-  runtime_core* core_ = nullptr;
   atomic<std::uint32_t> refs_{1};  // the life reference
   atomic<std::uint32_t> state_{0};
   atomic<side_node*> side_{nullptr};  // posted, not yet served; newest first
@@ -176,10 +210,18 @@ inline constexpr std::uint32_t stopped = 1u << 1;
 inline constexpr std::uint32_t failed = 1u << 2;
 inline constexpr std::uint32_t join_waiting = 1u << 3;
 inline constexpr std::uint32_t terminated = 1u << 4;
+inline constexpr unsigned shard_shift = 16;  // the registry shard, see above
+inline constexpr unsigned max_shards = 1u << (32 - shard_shift);
 }  // namespace actor_state
+
+inline bool actor_base::close_posted() const noexcept {
+  // relaxed: a hint only; close() itself decides with its RMW.
+  return (state_.load(memory_order_relaxed) & actor_state::close_posted) != 0;
+}
 
 /// True on a worker thread of any troupe runtime, where blocking waits are refused.
 bool on_worker_thread() noexcept;
+
 
 /// Registers a freshly constructed actor with the runtime (throws troupe::error after
 /// shutdown; the caller then deletes the actor, which no one else has seen).

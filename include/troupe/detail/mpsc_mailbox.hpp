@@ -10,6 +10,9 @@
 //   * tail_ is the consumer's end: the last node taken, kept as the dummy that head_ may
 //     still point to. A node's memory can be reused only once it is no longer the dummy:
 //     pop() hands it back as `retired`.
+//   * An idle mailbox rests on its stub: try_mark_idle() puts the stub back as the dummy
+//     (head_ = tail_ = stub) in the same CAS that sets the idle bit, and retires the last
+//     node taken. So an idle actor holds no message node, only its own 8-byte stub.
 //
 // Roles:
 //   * push()            — any thread, wait-free: one exchange + one release store.
@@ -22,8 +25,9 @@
 //   INV-MAILBOX-1  head_ is never null; tail_ is never null. The nodes from tail_->next to
 //                  head_ (linked, or being linked) are the queued messages, in push order.
 //   INV-MAILBOX-2  Bit 0 of head_ is set only by try_mark_idle() and only when head_ ==
-//                  tail_ (nothing queued, nothing half-pushed). It is cleared by the first
-//                  push() after it, and that push alone returns true: each idle→non-empty
+//                  tail_ (nothing queued, nothing half-pushed); the same CAS makes the stub
+//                  the dummy, so while idle head_ == stub | 1 and tail_ == stub. It is cleared by
+//                  the first push() after it, and that push alone returns true: each idle→non-empty
 //                  transition makes the actor runnable exactly once. try_claim() clears it
 //                  without a message (to start an actor that runs before its first
 //                  message); it and push() cannot both win the same idle period.
@@ -31,8 +35,11 @@
 //                  scheduled, running, or being drained); nobody else calls pop().
 //   INV-MAILBOX-4  A producer's link store is its last access to the queue: after it the
 //                  consumer may take n, and a later pop() retires n for reuse. A node is
-//                  retired only after its successor is linked, so a producer never links
-//                  onto freed memory (its predecessor is the dummy or still queued).
+//                  retired by pop() only after its successor is linked, and by
+//                  try_mark_idle() only when head_ still points to it (no producer has it
+//                  as predecessor), so a producer never links onto freed memory (its
+//                  predecessor is the dummy or still queued). The stub is never retired; it
+//                  is free for reuse exactly when it is not the dummy (it is never pushed).
 //   INV-MAILBOX-5  Per producer, nodes are taken in push order (head_ exchanges are totally
 //                  ordered, and each producer's exchanges follow its program order).
 //   INV-MAILBOX-6  A signal() that does not claim the mailbox leaves it non-idle until the
@@ -168,18 +175,33 @@ class mpsc_mailbox {
     return {next, t == &stub_ ? nullptr : t};
   }
 
-  /// Consumer only. If nothing is queued or half-pushed, marks the mailbox idle and gives
-  /// up consumption (returns true); after a true return the caller must not touch the
-  /// mailbox or its actor again unless it holds another reference. Returns false when a
-  /// message arrived: the caller still owns consumption.
-  bool try_mark_idle() noexcept {
-    auto expected = reinterpret_cast<std::uintptr_t>(tail_);
-    // release: publishes every write of this consumer's turn to the producer whose
-    // exchange next reads head_ (and becomes the consumer). Make this the last thing we
-    // do: after it, another thread may run or drain the actor.
+  /// Consumer only. If nothing is queued or half-pushed, marks the mailbox idle, rests it
+  /// on its stub and gives up consumption (returns true); `retired` is then the previous
+  /// dummy, free for reuse (nullptr if it was the stub). After a true return the caller
+  /// must not touch the mailbox or its actor again unless it holds another reference: free
+  /// `retired` without going through the actor. Returns false when a message arrived: the
+  /// caller still owns consumption, and nothing is retired.
+  bool try_mark_idle(mailbox_node*& retired) noexcept {
+    mailbox_node* const t = tail_;
+    auto expected = reinterpret_cast<std::uintptr_t>(t);
+    if (t != &stub_) {
+      // The stub is not the dummy, so no one else uses it (INV-MAILBOX-4). Prepare it as
+      // the dummy the next consumer will find; both writes are published by the CAS.
+      stub_.next.store(nullptr, memory_order_relaxed);  // relaxed: published by the CAS
+      tail_ = &stub_;
+    }
+    // release: publishes every write of this consumer's turn (and tail_, stub_.next) to
+    // the producer whose exchange next reads head_ (and becomes the consumer). Make this
+    // the last thing we do: after it, another thread may run or drain the actor.
     // relaxed on failure: we keep consuming; pop()'s acquire orders what we read next.
-    return head_.compare_exchange_strong(expected, expected | idle_bit, memory_order_release,
-                                         memory_order_relaxed);
+    if (head_.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(&stub_) | idle_bit,
+                                      memory_order_release, memory_order_relaxed)) {
+      retired = t == &stub_ ? nullptr : t;  // head_ no longer points to t (INV-MAILBOX-4)
+      return true;
+    }
+    tail_ = t;  // still the consumer: undo
+    retired = nullptr;
+    return false;
   }
 
   /// Consumer only (or quiescent). The current dummy: the stub, or the last node taken.
