@@ -13,6 +13,10 @@ constinit thread_local worker* tls_current_worker = nullptr;
 
 bool on_worker_thread() noexcept { return tls_current_worker != nullptr; }
 
+void flush_thread_outbox() noexcept {
+  if (worker* w = tls_current_worker) w->flush_outbox();
+}
+
 namespace {
 // Every this many turns a worker looks at the shared and the oldest work first (the same
 // prime Go and Tokio use).

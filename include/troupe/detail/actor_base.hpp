@@ -71,6 +71,9 @@ enum class turn_result {
 
 class actor_base;
 
+/// Pushes the send outbox of the worker running on this thread, if any (worker.hpp).
+void flush_thread_outbox() noexcept;
+
 /// A notification posted to an actor outside its mailbox (see "Side channel" above).
 struct side_node {
   side_node* next = nullptr;
@@ -162,6 +165,10 @@ class actor_base {
     // actor_exit and went on waiting): it is part of *this, never freed. Its address is
     // computed before the CAS, after which *this must not be touched.
     const mailbox_node* const sentinel = &close_node_;
+    // Sends this turn left in the worker's outbox go out first: once idle, the actor's next
+    // turn may start on another worker at once, and its sends must not overtake these
+    // (per-sender order).
+    flush_thread_outbox();
     mailbox_node* retired = nullptr;
     if (!mailbox_.try_mark_idle(retired)) return false;
     if (retired != nullptr && retired != sentinel) Node::deallocate(retired);
