@@ -31,6 +31,10 @@
 
 namespace {
 
+using troupe::test::base_seed;
+using troupe::test::mix;
+using troupe::test::seed_trace;
+
 using troupe::test::shutdown_and_expect_accounting;
 
 #if defined(__SANITIZE_THREAD__)
@@ -52,24 +56,6 @@ constexpr int kBreedsPerProducer = 50'000;
 constexpr int kNodes = 16;
 constexpr int kClosedNodes = 5;  // closed at random points while traffic flows
 constexpr std::uint32_t kMaxTtl = 3;
-
-std::uint64_t base_seed() {
-  if (const char* s = std::getenv("TROUPE_TEST_SEED")) return std::strtoull(s, nullptr, 0);
-  return std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
-}
-
-std::string seed_trace(std::uint64_t seed) {
-  return "seed=" + std::to_string(seed) + " (rerun with TROUPE_TEST_SEED=" + std::to_string(seed) +
-         ")";
-}
-
-// splitmix64: derives independent streams from the seed.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 // ---- the forwarding mesh ---------------------------------------------------------------------
 

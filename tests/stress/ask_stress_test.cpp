@@ -32,6 +32,8 @@
 
 namespace {
 
+using troupe::test::base_seed;
+
 using namespace std::chrono_literals;
 
 #if defined(__SANITIZE_THREAD__)
@@ -50,11 +52,6 @@ constexpr int kCoroAsks = 100 * kScale;  // per coroutine asker
 constexpr int kResponders = 3;
 constexpr int kTotal =
     kOutsideThreads * kOutsideAsks + kEventAskers * kEventAsks + kCoroAskers * kCoroAsks;
-
-std::uint64_t base_seed() {
-  if (const char* s = std::getenv("TROUPE_TEST_SEED")) return std::strtoull(s, nullptr, 0);
-  return std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
-}
 
 // A request carries its ask id; what the responder does with it follows from the id.
 struct Job {

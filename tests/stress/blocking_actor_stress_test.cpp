@@ -19,6 +19,9 @@
 
 namespace {
 
+using troupe::test::base_seed;
+using troupe::test::seed_trace;
+
 using namespace std::chrono_literals;
 using troupe::test::shutdown_and_expect_accounting;
 using troupe::test::with_workers;
@@ -33,16 +36,6 @@ constexpr int kPerSender = 1'000;
 constexpr int kRounds = 30;
 constexpr int kPerSender = 3'000;
 #endif
-
-std::uint64_t base_seed() {
-  if (const char* s = std::getenv("TROUPE_TEST_SEED")) return std::strtoull(s, nullptr, 0);
-  return std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
-}
-
-std::string seed_trace(std::uint64_t seed) {
-  return "seed=" + std::to_string(seed) + " (rerun with TROUPE_TEST_SEED=" + std::to_string(seed) +
-         ")";
-}
 
 struct Seq {
   int sender;

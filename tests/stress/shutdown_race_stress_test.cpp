@@ -33,6 +33,10 @@
 
 namespace {
 
+using troupe::test::base_seed;
+using troupe::test::mix;
+using troupe::test::seed_trace;
+
 using troupe::test::shutdown_and_expect_accounting;
 
 // kScale multiplies message counts; kRounds is how many fresh races each test runs (each
@@ -47,23 +51,6 @@ constexpr int kRounds = 12;
 constexpr int kScale = 8;
 constexpr int kRounds = 60;
 #endif
-
-std::uint64_t base_seed() {
-  if (const char* s = std::getenv("TROUPE_TEST_SEED")) return std::strtoull(s, nullptr, 0);
-  return std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
-}
-
-std::string seed_trace(std::uint64_t seed) {
-  return "seed=" + std::to_string(seed) + " (rerun with TROUPE_TEST_SEED=" + std::to_string(seed) +
-         ")";
-}
-
-std::uint64_t mix(std::uint64_t x) {  // splitmix64
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 void expect_identity(const troupe::runtime_stats& s) {
   EXPECT_EQ(s.sent, s.handled + s.dead_lettered)

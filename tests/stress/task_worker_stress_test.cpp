@@ -21,9 +21,13 @@
 #include <thread>
 #include <vector>
 
+#include "support/troupe_test_support.hpp"
 #include "troupe/troupe.hpp"
 
 namespace {
+
+using troupe::test::base_seed;
+using troupe::test::seed_trace;
 
 #if defined(__SANITIZE_THREAD__)
 constexpr int kTasksPerProducer = 10'000;
@@ -36,16 +40,6 @@ constexpr int kProducers = 4;
 constexpr int kWorkers = 2;        // task_workers (and runtime worker threads)
 constexpr int kMaxInFlight = 128;  // results a producer holds before consuming them
 constexpr int kTotal = kProducers * kTasksPerProducer;
-
-std::uint64_t base_seed() {
-  if (const char* s = std::getenv("TROUPE_TEST_SEED")) return std::strtoull(s, nullptr, 0);
-  return std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32);
-}
-
-std::string seed_trace(std::uint64_t seed) {
-  return "seed=" + std::to_string(seed) + " (rerun with TROUPE_TEST_SEED=" + std::to_string(seed) +
-         ")";
-}
 
 struct task_error : std::runtime_error {
   int id;
