@@ -22,8 +22,11 @@
 #include <thread>
 
 #include "bench_options.hpp"
+#include "fan_in_producer.hpp"
 
 namespace {
+
+using namespace bench::fan_in;  // NOLINT: the shared producer side of the workload
 
 struct Ball {
   std::uint64_t left;  // messages still to handle, this one included
@@ -96,15 +99,6 @@ void BM_KindPingPong(benchmark::State& state) {
 
 // ---- fan-in ---------------------------------------------------------------------------
 
-constexpr unsigned kProducers = 2;
-constexpr std::uint64_t kChunk = 1000;
-
-struct Add {
-  std::uint32_t producer;
-  std::uint32_t seq;  // 1, 2, ... per producer
-};
-struct Continue {};
-
 struct tally {
   std::uint64_t count = 0;
   std::uint64_t out_of_order = 0;
@@ -147,26 +141,11 @@ struct BlockingCounter : troupe::blocking_actor<BlockingCounter, Add> {
   counting c_;
 };
 
-struct Producer : troupe::actor<Producer, Continue> {
-  Producer(troupe::ref<Add> counter, std::uint32_t id, std::uint64_t count)
-      : counter_(std::move(counter)), id_(id), left_(count) {}
-  void on(Continue) {
-    const std::uint64_t n = left_ < kChunk ? left_ : kChunk;
-    for (std::uint64_t i = 0; i < n; ++i) counter_.send(Add{id_, ++seq_});
-    left_ -= n;
-    if (left_ > 0) self().send(Continue{});
-  }
-  troupe::ref<Add> counter_;
-  std::uint32_t id_;
-  std::uint32_t seq_ = 0;
-  std::uint64_t left_;
-};
-
 template <class Counter>
 void BM_KindFanIn(benchmark::State& state) {
   const std::uint64_t per_producer = bench::scaled(2'000'000);
   const std::uint64_t total = kProducers * per_producer;
-  const std::uint64_t continues = kProducers * ((per_producer + kChunk - 1) / kChunk);
+  const std::uint64_t continues = bench::fan_in::continues(per_producer);
   for (auto _ : state) {
     troupe::runtime rt(bench::config());
     bench::completion<tally> done;
