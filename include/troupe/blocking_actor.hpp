@@ -24,13 +24,18 @@
 //   recv<M>()           selective: the first queued message of type M (one of Msgs).
 //   recv_if(pred)       selective: the first message for which pred(const message&) holds.
 //   recv_if_for(pred, timeout)  both.
+//   await(result)       the value of an ask() or submit() result, parking the fiber (not
+//                       the worker) until it is ready; messages arriving meanwhile wait.
 // A selective receive leaves every message it skips queued, in order: later receives see
 // them first, in the order they arrived. Skipped messages are moved into a private queue
 // (one pooled allocation each), so a selective receive is the slower path; a plain recv()
 // takes from that queue first and costs nothing extra while it is empty.
 //
-// Stopping: recv() throws troupe::actor_exit at the close sentinel (the recipe's
-// ActorExit), and again at every later call. The actor stops when run() ends: by returning,
+// Stopping: a receive throws troupe::actor_exit at the close sentinel (the recipe's
+// ActorExit), and again at every later call — after handing out, first, any message that
+// arrived before the sentinel but was skipped by a selective receive or set aside during an
+// await(). A selective receive that reaches the sentinel without a match throws at once.
+// The actor stops when run() ends: by returning,
 // or by letting actor_exit escape (both normal stops), or by another exception (a failure,
 // reported like an event actor's). Then on_stop() runs if defined, and every message still
 // queued — skipped ones included — becomes a dead letter. Do not swallow actor_exit and
@@ -41,7 +46,8 @@
 //   Parser() : blocking_actor({.stack_size = 1 << 20}) {}
 // Only the pages a fiber touches become resident (see docs/benchmarks.md for bytes per
 // blocking actor). A stack overflow hits the guard page and the process dies with SIGSEGV
-// at an address just below the fiber's stack (see docs/architecture.md, "Blocking actors").
+// at an address just below the fiber's stack (docs/architecture.md, "Stack overflow", says
+// how to tell).
 //
 // On the fiber, as in any handler: do not block the thread (a mutex held long, join(),
 // result::get() from a worker is refused), and do not catch (...) without rethrowing —
