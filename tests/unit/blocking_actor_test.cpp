@@ -417,6 +417,40 @@ TEST_P(BlockingActor, SkippedMessagesBecomeDeadLettersWhenTheActorStops) {
   shutdown_and_expect_accounting(rt);
 }
 
+struct GoThenDrain : troupe::blocking_actor<GoThenDrain, Job, Go> {
+  explicit GoThenDrain(std::vector<std::string>* log) : log_(log) {}
+  void run() {
+    try {
+      recv<Go>();  // never comes: the close sentinel ends the scan
+      log_->push_back("go");
+    } catch (const troupe::actor_exit&) {
+      log_->push_back("exit during selective receive");
+    }
+    try {
+      for (;;) log_->push_back("job " + std::to_string(std::get<Job>(recv()).n));
+    } catch (const troupe::actor_exit&) {
+      log_->push_back("exit");
+    }
+  }
+  std::vector<std::string>* log_;
+};
+
+TEST_P(BlockingActor, MessagesSkippedBeforeTheCloseAreStillReceivedThenActorExitAgain) {
+  troupe::runtime rt(with_workers(GetParam()));
+  std::vector<std::string> log;
+  auto a = rt.spawn<GoThenDrain>(&log);
+  for (int n = 0; n < 3; ++n) a.send(Job{n});
+  a.close();
+  a.send(Job{99});  // behind the close: a dead letter
+  a.join();
+  EXPECT_EQ(log, (std::vector<std::string>{"exit during selective receive", "job 0", "job 1",
+                                           "job 2", "exit"}));
+  rt.shutdown();
+  EXPECT_EQ(rt.stats().handled, 3u);
+  EXPECT_EQ(rt.stats().dead_lettered, 1u);
+  shutdown_and_expect_accounting(rt);
+}
+
 struct PickyThrower : troupe::blocking_actor<PickyThrower, int> {
   explicit PickyThrower(std::vector<int>* got) : got_(got) {}
   void run() {
