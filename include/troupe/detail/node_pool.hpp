@@ -14,12 +14,13 @@
 // application's sending thread) would make that thread allocate every node from the global
 // allocator while the workers hand every node back to it. So a thread whose list is full
 // collects its surplus into a batch of pool_batch_blocks and moves the whole batch to a
-// shared depot (one mutex per class, at most pool_depot_max_batches batches; beyond that the
-// batch goes to the global allocator). A thread whose list is empty takes a batch from the
-// depot before it asks the global allocator — unless it is a worker thread
-// (pool_no_depot_refill()): workers both send and receive, and feeding their sends from the
-// depot moved nodes back and forth between cores (BM_FanIn lost two thirds of its rate in an
-// earlier always-on depot). The depot keeps its blocks for the life of the process.
+// shared depot (one mutex per class, at most pool_depot_max_batches batches; while it is
+// full, surplus blocks go to the global allocator at once, as without a depot). A thread
+// whose list is empty takes a batch from the depot before it asks the global allocator —
+// unless it is a worker thread (pool_no_depot_refill()): workers both send and receive, and
+// feeding their sends from the depot moved nodes back and forth between cores (BM_FanIn
+// lost two thirds of its rate in an earlier always-on depot). The depot keeps its blocks
+// for the life of the process.
 //
 // Blocks larger than max_pooled_bytes, or over-aligned, go to ::operator new directly.
 #pragma once
