@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "sched/runtime_core.hpp"
+#include "troupe/detail/node_pool.hpp"
 
 namespace troupe::detail {
 
@@ -151,6 +152,7 @@ void worker::run_turn(actor_base* a) noexcept {
 
 void worker::run() noexcept {
   tls_current_worker = this;
+  pool_no_depot_refill();  // we send and receive: no depot nodes (node_pool.hpp)
   idle_protocol& idle = core_.idle();
   bool searching = false;
   actor_base* a = nullptr;

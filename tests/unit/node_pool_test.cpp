@@ -12,9 +12,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <new>
 #include <set>
 #include <stdexcept>
@@ -36,6 +39,7 @@ struct free_watch {
   std::atomic<std::size_t> freed{0};
 };
 free_watch g_watch;
+thread_local std::uint64_t tl_news = 0;             // plain operator new, this thread
 thread_local std::uint64_t tl_aligned_news = 0;     // over-aligned operator new, this thread
 thread_local std::uint64_t tl_aligned_deletes = 0;  // over-aligned operator delete, this thread
 
@@ -57,7 +61,10 @@ void* checked(void* p) {
 // mistakes the pairing for a mismatched new/delete.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
-void* operator new(std::size_t n) { return checked(std::malloc(n == 0 ? 1 : n)); }
+void* operator new(std::size_t n) {
+  ++tl_news;
+  return checked(std::malloc(n == 0 ? 1 : n));
+}
 void* operator new(std::size_t n, std::align_val_t al) {
   ++tl_aligned_news;
   const auto a = static_cast<std::size_t>(al);
@@ -239,24 +246,118 @@ TEST(NodePool, BlocksFreedOnAnotherThreadAreReusedThereAndReturnedWhenItExits) {
   EXPECT_EQ(watch.freed(), n);
 }
 
-TEST(NodePool, ACacheFullBeyondMaxCachedPerClassHandsTheSurplusBack) {
+TEST(NodePool, ACacheFullBeyondMaxCachedPerClassHandsTheSurplusToTheDepotInBatches) {
   constexpr std::size_t bytes = 96;
-  constexpr std::size_t surplus = 10;
-  constexpr std::size_t n = max_cached_per_class + surplus;
+  constexpr std::size_t batches = 2;
+  constexpr std::size_t partial = 10;  // short of a batch: held until the thread exits
+  constexpr std::size_t n = max_cached_per_class + batches * pool_batch_blocks + partial;
   std::vector<void*> blocks;
   blocks.reserve(n);
   for (std::size_t i = 0; i < n; ++i) blocks.push_back(pool_allocate(bytes));
+  const std::size_t depot_before = pool_depot_blocks(bytes);
+  ASSERT_EQ(depot_before, 0u) << "no other test uses this class";
   scoped_watch watch(blocks);
   std::uint32_t cached_at_end = 0;
   std::size_t freed_while_running = 0;
+  std::size_t depot_while_running = 0;
   std::thread([&] {
     for (void* p : blocks) pool_release(p, bytes);  // a fresh thread: its list starts empty
     cached_at_end = cached(bytes);
     freed_while_running = watch.freed();
+    depot_while_running = pool_depot_blocks(bytes);
   }).join();
   EXPECT_EQ(cached_at_end, max_cached_per_class);
-  EXPECT_EQ(freed_while_running, surplus) << "the overflow path must free the surplus";
-  EXPECT_EQ(watch.freed(), n) << "and the thread's exit the rest";
+  EXPECT_EQ(freed_while_running, 0u) << "the surplus goes to the depot, not the allocator";
+  EXPECT_EQ(depot_while_running, batches * pool_batch_blocks);
+  EXPECT_EQ(watch.freed(), max_cached_per_class + partial)
+      << "the thread's exit frees its list and its partial batch; the depot keeps the rest";
+
+  // This thread (not a worker) allocated all it has: its misses now come from the depot.
+  std::vector<void*> own;
+  while (cached(bytes) != 0) own.push_back(pool_allocate(bytes));  // empty this thread's list
+  std::set<void*> sent(blocks.begin(), blocks.end());
+  std::vector<void*> again;
+  for (std::size_t i = 0; i < batches * pool_batch_blocks; ++i) {
+    again.push_back(pool_allocate(bytes));
+    EXPECT_TRUE(sent.count(again.back()) == 1) << "i=" << i << ": not a depot block";
+  }
+  EXPECT_EQ(pool_depot_blocks(bytes), 0u);
+  for (void* p : again) pool_release(p, bytes);
+  for (void* p : own) pool_release(p, bytes);
+}
+
+TEST(NodePool, AOneWaySenderGetsItsBlocksBackThroughTheDepot) {
+  // A sender outside the pool allocates, a consumer thread frees, as in a benchmark thread
+  // feeding actors. At most `window` blocks are in flight. Without the depot the sender
+  // would allocate every block from the global allocator.
+#if defined(__SANITIZE_THREAD__)
+  constexpr std::size_t n = 40'000;
+#else
+  constexpr std::size_t n = 200'000;
+#endif
+  constexpr std::size_t bytes = 128;
+  constexpr std::size_t window = 512;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<void*> in_flight;  // under mu
+  bool done = false;            // under mu
+  std::thread consumer([&] {
+    std::vector<void*> got;
+    for (;;) {
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return !in_flight.empty() || done; });
+        if (in_flight.empty()) return;
+        got.assign(in_flight.begin(), in_flight.end());
+        in_flight.clear();
+      }
+      cv.notify_all();
+      for (void* p : got) pool_release(p, bytes);
+    }
+  });
+  std::uint64_t news = 0;
+  std::thread sender([&] {
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint64_t before = tl_news;
+      void* p = pool_allocate(bytes);
+      news += tl_news - before;
+      fill(p, bytes);
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return in_flight.size() < window; });
+      in_flight.push_back(p);
+      cv.notify_all();
+    }
+    std::lock_guard lock(mu);
+    done = true;
+    cv.notify_all();
+  });
+  sender.join();
+  consumer.join();
+  // The consumer's list (max_cached_per_class), the window, a partial batch and a full
+  // depot bound the blocks that are not back with the sender; allow twice that.
+  EXPECT_LT(news,
+            2 * (max_cached_per_class + window + pool_batch_blocks * (1 + pool_depot_max_batches)));
+  EXPECT_LT(news, n / 2) << "the sender must reuse most of its blocks";
+}
+
+TEST(NodePool, AWorkerThreadsMissesSkipTheDepot) {
+  constexpr std::size_t bytes = 112;
+  constexpr std::size_t n = max_cached_per_class + pool_batch_blocks;
+  std::vector<void*> blocks;
+  for (std::size_t i = 0; i < n; ++i) blocks.push_back(pool_allocate(bytes));
+  std::thread([&] {
+    for (void* p : blocks) pool_release(p, bytes);
+  }).join();
+  ASSERT_EQ(pool_depot_blocks(bytes), pool_batch_blocks);
+  void* p = nullptr;
+  std::thread([&] {
+    pool_no_depot_refill();
+    p = pool_allocate(bytes);
+    pool_release(p, bytes);
+  }).join();
+  // (Its block's address says nothing: the first thread's exit freed 4096 of `blocks` to
+  // the global allocator, which may hand one out again.)
+  EXPECT_EQ(pool_depot_blocks(bytes), pool_batch_blocks) << "a worker's miss left the depot";
 }
 
 TEST(NodePool, ReleasesDuringThreadExitAfterTheCleanupGoToTheGlobalAllocator) {
