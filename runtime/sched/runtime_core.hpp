@@ -103,7 +103,7 @@ class runtime_core {
   timer_service timers_;
   std::mutex stacks_mu_;                                  // guards stack_pools_
   std::vector<std::unique_ptr<stack_pool>> stack_pools_;  // one per stack size
-  std::unique_ptr<ref_credit[]> credits_;  // one per worker
+  std::unique_ptr<ref_credit[]> credits_;                 // one per worker
   alignas(cache_line) atomic<std::uint64_t> external_sent_{0};
   alignas(cache_line) atomic<std::uint64_t> external_dead_lettered_{0};
   atomic<bool> stopping_{false};

@@ -229,7 +229,6 @@ inline bool actor_base::close_posted() const noexcept {
 /// True on a worker thread of any troupe runtime, where blocking waits are refused.
 bool on_worker_thread() noexcept;
 
-
 /// Registers a freshly constructed actor with the runtime (throws troupe::error after
 /// shutdown; the caller then deletes the actor, which no one else has seen).
 void register_spawned(runtime_core* core, actor_base* a);
