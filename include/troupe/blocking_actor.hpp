@@ -147,24 +147,13 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
         detail::fiber_host::suspend();
         continue;
       }
-      auto [n, retired] = this->mailbox_.pop();
-      this->free_retired(retired);
-      if (n == nullptr) {  // the delivery comes through the side channel, served by the turn
+      if (!this->set_aside_next(stash_, exiting_)) {
+        // The delivery comes through the side channel, served by the turn.
         wait_ = wait_reason::message;
         detail::fiber_host::suspend();
         continue;
       }
       --budget_left_;
-      if (this->is_close_sentinel(n)) {
-        exiting_ = true;  // receives throw once the stash is empty
-        continue;
-      }
-      auto* node = static_cast<node_type*>(n);
-      if (exiting_) {  // behind the sentinel: never received, as for an event actor
-        this->dead_letter(node);
-        continue;
-      }
-      stash(node);
     }
     return (**box).get();
   }
@@ -265,20 +254,11 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
     try {
       accepted = m(node->payload());
     } catch (...) {
-      stash(node);
+      this->stash_moved(stash_, node);
       throw;
     }
-    if (!accepted) stash(node);
+    if (!accepted) this->stash_moved(stash_, node);
     return accepted;
-  }
-
-  void stash(node_type* node) {
-    try {
-      stash_.push_moved(node);  // the node itself stays the mailbox's dummy
-    } catch (...) {             // out of memory: the message cannot be kept
-      this->dead_letter(node);
-      throw;
-    }
   }
 
   // Moves the payload out; the node is freed if it is ours (stashed), else it stays the

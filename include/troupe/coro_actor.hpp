@@ -228,26 +228,14 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
 
   // Consumer only, while awaiting: moves the next message (if any) to the stash.
   stashed stash_next() noexcept {
-    auto [n, retired] = this->mailbox_.pop();
-    this->free_retired(retired);
-    if (n == nullptr) return stashed::none;
-    --budget_left_;
-    if (this->is_close_sentinel(n)) {
-      exiting_ = true;  // recv() throws once the stash is empty
-      return stashed::one;
-    }
-    auto* node = static_cast<node_type*>(n);
-    if (exiting_) {  // behind the sentinel: never received, as for an event actor
-      this->dead_letter(node);
-      return stashed::one;
-    }
     try {
-      stash_.push_moved(node);  // the node itself stays the mailbox's dummy
-    } catch (...) {             // out of memory: the message cannot be kept
-      this->dead_letter(node);
+      if (!this->set_aside_next(stash_, exiting_)) return stashed::none;
+    } catch (...) {  // out of memory: the message was dead-lettered
+      --budget_left_;
       stash_error_ = std::current_exception();
       return stashed::failed;
     }
+    --budget_left_;
     return stashed::one;
   }
 

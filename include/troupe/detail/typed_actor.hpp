@@ -11,6 +11,7 @@
 
 #include "troupe/detail/actor_base.hpp"
 #include "troupe/detail/message_node.hpp"
+#include "troupe/detail/message_stash.hpp"
 #include "troupe/ref.hpp"
 
 namespace troupe::detail {
@@ -27,7 +28,8 @@ class typed_actor : public actor_base {
 
   typed_actor() noexcept = default;
   ~typed_actor() override {
-    // The last node taken is still the mailbox's dummy; it is ours to free.
+    // An actor that stopped rests on its stub (drain_stopped() ends idle); a node can be
+    // the dummy only if the actor is destroyed without having stopped. Ours to free.
     mailbox_node* d = mailbox_.dummy();
     if (!mailbox_.is_stub(d)) free_retired(d);
   }
@@ -41,6 +43,37 @@ class typed_actor : public actor_base {
   /// Spawns another actor on this actor's runtime.
   template <class T, class... Args>
   typename T::handle spawn(Args&&... args);
+
+  /// Consumer only: moves a popped message into `stash` (its node stays the mailbox's
+  /// dummy). If the copy cannot be allocated the message becomes a dead letter and the
+  /// exception propagates.
+  void stash_moved(message_stash<node_type>& stash, node_type* node) {
+    try {
+      stash.push_moved(node);
+    } catch (...) {
+      dead_letter(node);
+      throw;
+    }
+  }
+
+  /// Consumer only, while the actor waits for something other than a message (a coroutine
+  /// or blocking actor awaiting a result): sets the next queued message aside in `stash`,
+  /// so that the mailbox can go idle. The close sentinel sets `exiting` instead; messages
+  /// behind it become dead letters, as for an event actor. Returns false if nothing was
+  /// (fully) queued. Throws as stash_moved().
+  bool set_aside_next(message_stash<node_type>& stash, bool& exiting) {
+    auto [n, retired] = mailbox_.pop();
+    free_retired(retired);
+    if (n == nullptr) return false;
+    if (is_close_sentinel(n)) {
+      exiting = true;  // receives throw once the stash is empty
+    } else if (exiting) {
+      dead_letter(n);
+    } else {
+      stash_moved(stash, static_cast<node_type*>(n));
+    }
+    return true;
+  }
 
  private:
   void drop_message(mailbox_node* n) noexcept final {
