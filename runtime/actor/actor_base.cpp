@@ -163,6 +163,10 @@ void actor_base::finish(std::exception_ptr error) noexcept {
   } catch (...) {
     if (!error) error = std::current_exception();
   }
+  // The last turn's outboxed sends (its handlers' and on_stop's) go out before anyone can
+  // see this actor stopped: a join() or shutdown() that returns must find them queued, else
+  // a close() right after could overtake them.
+  flush_thread_outbox();
   const std::uint32_t bits = actor_state::stopped | (error ? actor_state::failed : 0u);
   // release: publishes the actor's final state (on_stop's effects) to is_stopped().
   const std::uint32_t before = state_.fetch_or(bits, memory_order_release);
