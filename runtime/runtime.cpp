@@ -1,6 +1,8 @@
 // runtime/runtime.cpp — the public troupe::runtime, a thin owner of runtime_core.
 #include "troupe/runtime.hpp"
 
+#include <cstdio>
+#include <exception>
 #include <string>
 
 #include "sched/runtime_core.hpp"
@@ -15,13 +17,17 @@ runtime::runtime(runtime_config config) : core_(new detail::runtime_core(std::mo
 }
 
 runtime::~runtime() {
-  try {
-    core_->shutdown();
-  } catch (const error&) {
-    // Destroyed on one of its own workers: shutting down there would deadlock. The
-    // workers keep the core alive; nothing sane is left but to report it.
+  if (detail::current_worker_of(core_) != nullptr) {
+    // Destroyed on one of its own workers: shutting down there would wait for this very
+    // thread. Nothing sane is left but to say so and stop the process.
+    std::fputs(
+        "troupe: a runtime was destroyed inside one of its own handlers; it cannot shut "
+        "down there (it would wait for the worker running that handler). Destroy it from a "
+        "thread outside the runtime.\n",
+        stderr);
     std::terminate();
   }
+  core_->shutdown();
   core_->release();
 }
 

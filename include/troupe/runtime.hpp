@@ -12,7 +12,10 @@
 // shutdown() (also run by the destructor) refuses new spawns, closes every live actor,
 // waits until each has handled everything sent before its close and stopped, then joins
 // the workers. It is idempotent and safe to call concurrently with sends; sends after it
-// become dead letters. Call it from a thread that is not one of this runtime's workers.
+// become dead letters, and threads that keep sending cannot hold it up. Call it from a
+// thread that is not one of this runtime's own workers: there it throws troupe::error,
+// and the destructor prints why and calls std::terminate(). On another runtime's worker
+// (a runtime made and ended inside a handler) it works, blocking that worker meanwhile.
 #pragma once
 
 #include <cstddef>
@@ -58,7 +61,9 @@ class runtime {
     return detail::spawn_on<T>(core_, std::forward<Args>(args)...);
   }
 
-  /// Closes every live actor, waits for all of them to stop, joins the workers.
+  /// Refuses new spawns (from the instant it is called: spawn() then throws
+  /// troupe::error), closes every live actor, waits for all of them to stop, joins the
+  /// workers. Throws troupe::error on one of this runtime's own workers.
   void shutdown();
 
   /// Counters; exact after shutdown() (see runtime_stats).

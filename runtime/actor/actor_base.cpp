@@ -4,11 +4,13 @@
 #include "troupe/detail/actor_base.hpp"
 
 #include <cassert>
+#include <string>
 #include <utility>
 
 #include "actor/shard_table.hpp"
 #include "sched/runtime_core.hpp"
 #include "sched/worker.hpp"
+#include "troupe/detail/type_name.hpp"
 #include "troupe/error.hpp"
 
 namespace troupe::detail {
@@ -28,17 +30,48 @@ void actor_base::enqueue(mailbox_node* n) noexcept {
   worker* w = current_worker_of(core);
   if (w != nullptr) {
     worker_counters::add(w->counters().sent, 1);
-    if (w->coalesce(this, n)) return;  // goes out with the turn's other sends to us
   } else {
     // A handler sending to another runtime's actor: earlier sends first (causality).
     if (worker* other = tls_current_worker) other->flush_outbox();
     core->count_external_sent();
   }
+  // Joins the turn's other sends to us; enqueue_chain() checks for a stop when it pushes
+  // them, so this path does not touch our cache line.
+  if (w != nullptr && w->coalesce(this, n)) return;
+  if (refuses_sends()) {  // INV-STOP-1: our own message only, never a drain
+    dead_letter_chain(n, n);
+    return;
+  }
   if (mailbox_.push(n)) became_runnable(w);  // else someone else owns it (INV-MAILBOX-3)
 }
 
 void actor_base::enqueue_chain(mailbox_node* first, mailbox_node* last, worker& w) noexcept {
+  if (refuses_sends()) {  // INV-STOP-1: the chain is this worker's own sends
+    dead_letter_chain(first, last);
+    return;
+  }
   if (mailbox_.push_chain(first, last)) became_runnable(&w);
+}
+
+bool actor_base::refuses_sends() const noexcept {
+  // relaxed: a stale "not stopped" only means the node goes into the mailbox and the drain
+  // takes it; INV-STOP-1 bounds how often that can happen (finish()'s RMW on the mailbox
+  // head makes every later push happen-after `stopped`, so this thread's next load sees it).
+  return (state_.load(memory_order_relaxed) & actor_state::stopped) != 0;
+}
+
+void actor_base::dead_letter_chain(mailbox_node* first, mailbox_node* last) noexcept {
+  std::uint64_t n = 0;
+  for (mailbox_node* m = first;;) {
+    // relaxed: a private chain (the sender's own nodes), linked on this thread.
+    mailbox_node* next = m == last ? nullptr : m->next.load(memory_order_relaxed);
+    drop_message(m);
+    free_node(m);
+    ++n;
+    if (next == nullptr) break;
+    m = next;
+  }
+  core()->count_dead_letters(n);
 }
 
 void actor_base::start_now() noexcept {
@@ -52,6 +85,11 @@ void actor_base::post(side_node* n) noexcept {
     } else {
       core()->count_external_sent();
     }
+  }
+  if (refuses_sends()) {  // INV-STOP-1, as for a message
+    n->next = nullptr;
+    discard_side(n, *this);
+    return;
   }
   // relaxed: only a first guess for the CAS below.
   side_node* top = side_.load(memory_order_relaxed);
@@ -172,6 +210,9 @@ void actor_base::finish(std::exception_ptr error) noexcept {
   const std::uint32_t before = state_.fetch_or(bits, memory_order_release);
   assert((before & actor_state::stopped) == 0 && "illegal transition: an actor stops once");
   (void)before;
+  // INV-STOP-1: from here on a send that sees `stopped` dead-letters its own message, and
+  // this RMW makes sure every sending thread sees it after at most one more push.
+  mailbox_.publish_to_producers();
   runtime_core* const core = this->core();
   if (error) core->report_failure(*this, error);
   core->deregister_actor(this, static_cast<bool>(error));
@@ -226,5 +267,12 @@ void actor_base::report_dead_letter(const std::type_info& type) const noexcept {
 }
 
 void register_spawned(runtime_core* core, actor_base* a) { core->register_actor(a); }
+
+void throw_not_spawned(const char* operation, const std::type_info& actor) {
+  throw error(std::string(operation) + " called in the constructor of " + demangled_name(actor) +
+              ": the actor is not spawned yet and belongs to no runtime. Do start-up work "
+              "that needs them in on_start() (event actors) or at the top of run() "
+              "(coroutine and blocking actors).");
+}
 
 }  // namespace troupe::detail

@@ -87,7 +87,7 @@ bool actor_registry::close_shard(shard& s) {
     {
       std::unique_lock lock(s.mu);
       if (first) {
-        s.closed = true;  // no adds from here on: the list only shrinks
+        // The shard was closed by close_all_and_wait(): the list only shrinks.
         stopped_before = s.totals.stopped;
         first = false;
       } else {
@@ -135,6 +135,12 @@ void actor_registry::close_all_and_wait() {
   {
     std::lock_guard lock(wait_mu_);
     undrained_ = n_;
+  }
+  // Every shard refuses adds before the first close is posted: from here on no spawn
+  // succeeds anywhere, so actors that keep spawning cannot prolong the walk.
+  for (unsigned i = 0; i < n_; ++i) {
+    std::lock_guard lock(shards_[i].mu);
+    shards_[i].closed = true;
   }
   for (unsigned i = 0; i < n_; ++i) {
     shard& s = shards_[i];

@@ -10,8 +10,9 @@
 // stopping its own actors thus takes only its own, uncontended lock: no line is shared by
 // all spawns and stops. The send and dispatch paths never touch the registry.
 //
-// Shutdown (close_all_and_wait) closes the shards one after the other; a shard refuses
-// adds from then on. It posts close() to the shard's actors in list order, walk_batch at a
+// Shutdown (close_all_and_wait) first closes every shard (a closed shard refuses adds, so
+// no spawn succeeds anywhere once the first shard is walked), then walks them one after the
+// other. It posts close() to the shard's actors in list order, walk_batch at a
 // time: pinned (a reference each) under the lock, closed without it, so the workers'
 // remove() calls are never held up for long. And it keeps at most max_pending of its
 // closes waiting to stop (the stops are counted by remove()): every close() of an idle

@@ -153,10 +153,11 @@ void runtime_core::report_failure(const actor_base& a, std::exception_ptr e) con
 }
 
 void runtime_core::shutdown() {
-  if (tls_current_worker != nullptr) {
+  if (current_worker_of(this) != nullptr) {
     throw error(
-        "shutdown() called on a worker thread (inside a handler); it would wait for the "
-        "very worker it runs on. Call it from a thread outside the runtime.");
+        "shutdown() called on one of this runtime's own workers (inside a handler); it "
+        "would wait for the very worker it runs on. Call it from a thread outside this "
+        "runtime.");
   }
   std::lock_guard lock(shutdown_mu_);
   if (shut_down_) return;

@@ -163,6 +163,175 @@ TEST(Errors, JoinAndShutdownInsideAHandlerThrowTroupeError) {
   EXPECT_EQ(rt.stats().failed, 0u);
 }
 
+// ---- self() and spawn() before the actor is spawned ---------------------------------------
+
+// What a constructor got from self() and spawn(): the troupe::error text, or "no exception".
+struct CtorProbe {
+  std::string self;
+  std::string spawn;
+};
+
+template <class F>
+std::string what_of_call(F&& f) {
+  try {
+    f();
+  } catch (const troupe::error& e) {
+    return e.what();
+  } catch (...) {
+    return "wrong exception type";
+  }
+  return "no exception";
+}
+
+struct EventProbe : troupe::actor<EventProbe, Nop> {
+  explicit EventProbe(CtorProbe* p) {
+    p->self = what_of_call([this] { (void)self(); });
+    p->spawn = what_of_call([this] { (void)spawn<Quiet>(); });
+  }
+  void on(Nop) {}
+};
+struct CoroProbe : troupe::coro_actor<CoroProbe, Nop> {
+  explicit CoroProbe(CtorProbe* p) {
+    p->self = what_of_call([this] { (void)self(); });
+    p->spawn = what_of_call([this] { (void)spawn<Quiet>(); });
+  }
+  task run() {
+    for (;;) (void)co_await recv();
+  }
+};
+struct BlockingProbe : troupe::blocking_actor<BlockingProbe, Nop> {
+  explicit BlockingProbe(CtorProbe* p) {
+    p->self = what_of_call([this] { (void)self(); });
+    p->spawn = what_of_call([this] { (void)spawn<Quiet>(); });
+  }
+  void run() {
+    for (;;) (void)recv();
+  }
+};
+// Lets the error escape: the spawn fails and no handle to the actor can exist.
+struct HandsOutSelf : troupe::actor<HandsOutSelf, Nop> {
+  explicit HandsOutSelf(troupe::ref<Nop>* leak) { *leak = self(); }
+  void on(Nop) {}
+};
+
+template <class Probe>
+void expect_constructor_refusals(const std::string& type_name) {
+  troupe::runtime rt(with_workers(2));
+  CtorProbe p;
+  auto a = rt.spawn<Probe>(&p);  // the constructor caught the errors: the spawn succeeds
+  for (const std::string* w : {&p.self, &p.spawn}) {
+    EXPECT_EQ(w->rfind("troupe: ", 0), 0u) << *w;
+    EXPECT_NE(w->find("constructor of "), std::string::npos) << *w;
+    EXPECT_NE(w->find(type_name), std::string::npos) << *w;
+  }
+  EXPECT_NE(p.self.find("self()"), std::string::npos) << p.self;
+  EXPECT_NE(p.spawn.find("spawn()"), std::string::npos) << p.spawn;
+  a.send(Nop{});
+  shutdown_and_expect_accounting(rt);
+  EXPECT_EQ(rt.stats().spawned, 1u) << "the refused spawn() must not have spawned anything";
+}
+
+TEST(Errors, SelfAndSpawnInAnEventActorConstructorThrowTroupeError) {
+  expect_constructor_refusals<EventProbe>("EventProbe");
+}
+TEST(Errors, SelfAndSpawnInACoroutineActorConstructorThrowTroupeError) {
+  expect_constructor_refusals<CoroProbe>("CoroProbe");
+}
+TEST(Errors, SelfAndSpawnInABlockingActorConstructorThrowTroupeError) {
+  expect_constructor_refusals<BlockingProbe>("BlockingProbe");
+}
+
+TEST(Errors, AConstructorThatLetsTheSelfErrorEscapeFailsItsSpawnAndLeavesNoHandle) {
+  troupe::runtime rt(with_workers(2));
+  troupe::ref<Nop> leak;
+  EXPECT_THROW((void)rt.spawn<HandsOutSelf>(&leak), troupe::error);
+  EXPECT_FALSE(leak) << "no handle to an actor that was never spawned";
+  rt.shutdown();
+  // The same after shutdown: the constructor's error, not a dangling handle.
+  EXPECT_THROW((void)rt.spawn<HandsOutSelf>(&leak), troupe::error);
+  EXPECT_FALSE(leak);
+  EXPECT_EQ(rt.stats().spawned, 0u);
+}
+
+// ---- spawns while shutdown() runs ----------------------------------------------------------
+
+struct Make {
+  int n;
+};
+struct SpawnTally {
+  std::atomic<int> accepted{0};
+  std::atomic<int> refused{0};
+};
+// Tries to spawn a child when it stops: shutdown() stops it, so the spawn must be refused.
+struct Leaf : troupe::actor<Leaf, Nop> {
+  explicit Leaf(SpawnTally* t) : t_(t) {}
+  void on(Nop) {}
+  void on_stop() {
+    try {
+      (void)spawn<Quiet>();
+      t_->accepted.fetch_add(1, std::memory_order_relaxed);
+    } catch (const troupe::error&) {
+      t_->refused.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  SpawnTally* t_;
+};
+struct LeafMaker : troupe::actor<LeafMaker, Make> {
+  explicit LeafMaker(SpawnTally* t) : t_(t) {}
+  void on(Make m) {
+    for (int i = 0; i < m.n; ++i) spawn<Leaf>(t_).send(Nop{});
+  }
+  SpawnTally* t_;
+};
+
+TEST(Errors, ShutdownRefusesEverySpawnBeforeItStopsTheFirstActor) {
+  // Leaves spawned from handlers sit in the registry shards of both workers; shutdown
+  // closes them shard by shard, and each one's on_stop() tries to spawn. None may succeed,
+  // whichever shard it runs next to.
+  constexpr int kMakers = 8;
+  constexpr int kLeavesEach = 2'500;
+  SpawnTally tally;
+  troupe::runtime rt(with_workers(2));
+  std::vector<troupe::ref<Make>> makers;
+  for (int i = 0; i < kMakers; ++i) makers.push_back(rt.spawn<LeafMaker>(&tally));
+  for (auto& m : makers) m.send(Make{kLeavesEach});
+  for (auto& m : makers) m.close();
+  for (auto& m : makers) m.join();
+  shutdown_and_expect_accounting(rt);
+  EXPECT_EQ(tally.accepted.load(), 0) << "spawns succeeded after shutdown() had begun";
+  EXPECT_EQ(tally.refused.load(), kMakers * kLeavesEach);
+  EXPECT_EQ(rt.stats().spawned, static_cast<std::uint64_t>(kMakers * (kLeavesEach + 1)));
+}
+
+// ---- a runtime inside another runtime's handler --------------------------------------------
+
+struct Nested {};
+struct RuntimeMaker : troupe::actor<RuntimeMaker, Nested> {
+  explicit RuntimeMaker(std::string* out) : out_(out) {}
+  void on(Nested) {
+    *out_ = what_of_call([] {
+      troupe::runtime inner(with_workers(1));
+      auto q = inner.spawn<Quiet>();
+      q.send(Nop{});
+      inner.shutdown();  // allowed: not one of inner's workers
+      if (!q.stopped()) throw std::runtime_error("inner actor still running");
+    });  // ~runtime here, on a worker of the outer runtime
+  }
+  std::string* out_;
+};
+
+TEST(Errors, ARuntimeMadeAndEndedInsideAnotherRuntimesHandlerWorks) {
+  troupe::runtime rt(with_workers(2));
+  std::string out;
+  auto m = rt.spawn<RuntimeMaker>(&out);
+  m.send(Nested{});
+  m.close();
+  m.join();
+  EXPECT_EQ(out, "no exception");
+  shutdown_and_expect_accounting(rt);
+  EXPECT_EQ(rt.stats().failed, 0u);
+}
+
 // ---- a handler throws ----------------------------------------------------------------------
 
 struct Work {

@@ -11,13 +11,17 @@
 //   close_posted  set once by the first close(); that call alone pushes close_node_, so the
 //                 sentinel is queued at most once and never allocates.
 //   stopped       set by the consumer in finish(), after on_stop(). From then on the
-//                 actor is never scheduled again: whoever wins consumption of its mailbox
-//                 (INV-MAILBOX-2) drains it to dead letters right away (drain_stopped()).
+//                 actor is never scheduled again: a send that sees the bit dead-letters its
+//                 own message without touching the mailbox, and whoever wins consumption of
+//                 the mailbox (INV-MAILBOX-2) drains it to dead letters right away
+//                 (drain_stopped()).
 //   failed        set together with stopped when a handler threw.
 //   terminated    set by finish() last, once the failure (if any) is reported and every
 //                 message queued at stop time is dead-lettered. join() waits for it.
 //   join_waiting  set by join() before it sleeps; finish() wakes waiters only if it is set,
 //                 so stopping an actor nobody joins costs no syscall.
+//   started       set by the consumer before an event actor's on_start() runs, in its
+//                 first turn (only for actor types that define on_start()).
 //   bits 16..31   not a state: the process-wide id of the registry shard the actor was
 //                 added to, which also names its runtime (runtime/actor/shard_table.hpp);
 //                 stored once by the registry before the actor is published, never
@@ -32,6 +36,16 @@
 // continuation, e.g. an ask() reply): post() counts it as sent, serving it counts it as
 // handled, discarding it reports and counts a dead letter, so sent == handled +
 // dead_lettered still holds. Other side nodes (a recv_for() timeout) are not counted.
+//
+// INV-STOP-1  A stopped actor's mailbox receives at most one more push per sending thread.
+//             finish() sets `stopped`, then makes an RMW on the mailbox head
+//             (publish_to_producers()); every push (an RMW too) that comes later in the
+//             head's modification order synchronizes with it, so the pushing thread's next
+//             send sees `stopped` and dead-letters its own message instead (enqueue(),
+//             enqueue_chain(), post()). A drain of a stopped actor therefore takes at most
+//             the messages queued at the stop plus one push per sending thread, whatever the
+//             senders keep doing: join(), shutdown() and any single send() finish in bounded
+//             time (tests/stress/sends_to_stopping_actor_test.cpp).
 //
 // Ownership (who may touch what):
 //   refs_, state_    any thread, atomically.
@@ -136,6 +150,9 @@ class actor_base {
   /// Someone already called close() (a snapshot; for the registry's shutdown walk).
   bool close_posted() const noexcept;
   actor_id id() const noexcept { return reinterpret_cast<actor_id>(this); }
+  /// spawn() has registered the actor with its runtime (false in its constructor, and for
+  /// an actor whose spawn failed).
+  bool registered() const noexcept;
   /// The actor's runtime (named by its registry shard id, see below); nullptr if the
   /// actor was never registered.
   runtime_core* core() const noexcept;
@@ -148,6 +165,8 @@ class actor_base {
   actor_base() noexcept = default;
 
   bool is_close_sentinel(const mailbox_node* n) const noexcept { return n == &close_node_; }
+  /// Consumer only: true exactly once, in the actor's first turn that asks (sets `started`).
+  bool first_start() noexcept;
   /// Frees a dummy that pop() retired (the close sentinel is part of the actor: kept).
   void free_retired(mailbox_node* n) noexcept {
     if (n != nullptr && n != &close_node_) free_node(n);
@@ -196,6 +215,11 @@ class actor_base {
   friend class actor_registry;
 
   void drain_stopped() noexcept;
+  /// The actor has stopped: a send must dead-letter its own message (INV-STOP-1).
+  bool refuses_sends() const noexcept;
+  /// Dead-letters the sender's own chain first → … → last (one node: first == last),
+  /// which never entered the mailbox: reports, destroys and frees each node.
+  void dead_letter_chain(mailbox_node* first, mailbox_node* last) noexcept;
   /// Takes the side list, oldest first.
   side_node* take_side() noexcept;
   static void discard_side(side_node* list, actor_base& a) noexcept;
@@ -217,14 +241,33 @@ inline constexpr std::uint32_t stopped = 1u << 1;
 inline constexpr std::uint32_t failed = 1u << 2;
 inline constexpr std::uint32_t join_waiting = 1u << 3;
 inline constexpr std::uint32_t terminated = 1u << 4;
+inline constexpr std::uint32_t started = 1u << 5;
 inline constexpr unsigned shard_shift = 16;  // the registry shard, see above
 inline constexpr unsigned max_shards = 1u << (32 - shard_shift);
 }  // namespace actor_state
+
+inline bool actor_base::registered() const noexcept {
+  // relaxed: the shard bits are stored once, before the actor is published (see core()).
+  return (state_.load(memory_order_relaxed) >> actor_state::shard_shift) != 0;
+}
+
+inline bool actor_base::first_start() noexcept {
+  // relaxed (both): only the consumer sets the bit, and each turn happens-after the one
+  // before it (the mailbox hand-over), so a later turn's load sees an earlier turn's RMW.
+  // The RMW (not a store) keeps other threads' concurrent bits (close_posted).
+  if ((state_.load(memory_order_relaxed) & actor_state::started) != 0) return false;
+  state_.fetch_or(actor_state::started, memory_order_relaxed);
+  return true;
+}
 
 inline bool actor_base::close_posted() const noexcept {
   // relaxed: a hint only; close() itself decides with its RMW.
   return (state_.load(memory_order_relaxed) & actor_state::close_posted) != 0;
 }
+
+/// Throws troupe::error: `operation` was called on an actor of type `actor` before spawn()
+/// registered it (in its constructor).
+[[noreturn]] void throw_not_spawned(const char* operation, const std::type_info& actor);
 
 /// True on a worker thread of any troupe runtime, where blocking waits are refused.
 bool on_worker_thread() noexcept;

@@ -17,6 +17,7 @@
 // Roles:
 //   * push()            — any thread, wait-free: one exchange + one release store.
 //   * signal()          — any thread, lock-free: a CAS loop of at most a few rounds.
+//   * publish_to_producers() — any thread: one RMW that changes nothing (see there).
 //   * pop(), try_mark_idle(), clear_signal() — the consumer only: the one thread that owns the
 //     right to run the actor (a worker during the actor's turn, or a sender that drains a
 //     stopped actor). Ownership passes on exactly when push() returns true.
@@ -145,6 +146,17 @@ class mpsc_mailbox {
                                         memory_order_relaxed)) {
     }
     return (h & idle_bit) != 0;
+  }
+
+  /// Any thread. An RMW on head_ that leaves it unchanged: every push, signal or claim
+  /// later in head_'s modification order synchronizes with it, so the caller's earlier
+  /// writes (an actor's `stopped` bit, INV-STOP-1) are visible to those producers after
+  /// their RMW.
+  void publish_to_producers() noexcept {
+    // release: heads a release sequence that every later RMW on head_ continues (all
+    // writes to head_ are RMWs); each producer's acq_rel exchange reads from it and so
+    // synchronizes with this operation.
+    head_.fetch_or(0, memory_order_release);
   }
 
   /// Consumer only: is the signal bit set? (A hint: a relaxed read.)

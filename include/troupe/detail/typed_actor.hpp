@@ -34,13 +34,17 @@ class typed_actor : public actor_base {
     if (!mailbox_.is_stub(d)) free_retired(d);
   }
 
-  /// A handle to this actor, e.g. to send to itself or to hand to another actor.
-  handle self() noexcept {
+  /// A handle to this actor, e.g. to send to itself or to hand to another actor. Throws
+  /// troupe::error in the constructor: the actor belongs to no runtime until spawn() has
+  /// constructed it, so nothing could deliver to it yet.
+  handle self() {
+    if (!registered()) throw_not_spawned("self()", typeid(Derived));
     add_ref();
     return handle(adopt_tag{}, this);
   }
 
-  /// Spawns another actor on this actor's runtime.
+  /// Spawns another actor on this actor's runtime. Throws troupe::error in the
+  /// constructor (see self()), and once the runtime's shutdown() has begun.
   template <class T, class... Args>
   typename T::handle spawn(Args&&... args);
 
@@ -88,12 +92,21 @@ class typed_actor : public actor_base {
   const std::type_info& actor_type() const noexcept final { return typeid(Derived); }
 };
 
+/// T defines on_start() (an event actor's first turn, see actor.hpp).
+template <class T>
+concept has_on_start = requires(T& t) {
+  t.on_start();
+};
+
 /// Constructs T and registers it with `core`; returns its first handle.
 template <class T, class... Args>
 typename T::handle spawn_on(runtime_core* core, Args&&... args) {
   static_assert(std::is_base_of_v<actor_base, T>,
                 "troupe::spawn: T must derive from troupe::actor<T, Msgs...>, "
                 "troupe::coro_actor<T, Msgs...> or troupe::blocking_actor<T, Msgs...>");
+  static_assert(!(T::starts_at_spawn && has_on_start<T>),
+                "troupe::spawn: on_start() is for event actors (troupe::actor); a coroutine "
+                "or blocking actor starts in run(): do the start-up work at its top");
   T* a = new T(std::forward<Args>(args)...);
   // The handle's reference, taken before registration makes the actor visible: from then
   // on shutdown may close it, and it may stop and drop its life reference at once.
@@ -104,13 +117,16 @@ typename T::handle spawn_on(runtime_core* core, Args&&... args) {
     delete a;  // nobody else has seen it
     throw;
   }
-  if constexpr (T::starts_at_spawn) a->start_now();
+  // Actors that run before their first message: run() (coroutine and blocking actors) or
+  // on_start() (event actors) starts on a worker now.
+  if constexpr (T::starts_at_spawn || has_on_start<T>) a->start_now();
   return typename T::handle(adopt_tag{}, a);
 }
 
 template <class Derived, class... Msgs>
 template <class T, class... Args>
 typename T::handle typed_actor<Derived, Msgs...>::spawn(Args&&... args) {
+  if (!registered()) throw_not_spawned("spawn()", typeid(Derived));
   return spawn_on<T>(core(), std::forward<Args>(args)...);
 }
 
