@@ -4,8 +4,16 @@
 //   struct Counter : troupe::actor<Counter, Add> {
 //     long total = 0;
 //     void on(Add a) { total += a.n; }      // one on() per message type
+//     void on_start() { /* optional: runs once, before the first message */ }
 //     void on_stop() { /* optional: runs once, after the last message */ }
 //   };
+//
+// on_start(), if defined, runs as the actor's first turn, on a worker, right after spawn():
+// no message is handled before it returns, not even one sent before spawn() returned.
+// self(), sends, spawn() and ask() work there (in the constructor self() and spawn() throw
+// troupe::error: the actor belongs to no runtime yet). If it throws, the actor fails like
+// a throwing handler. An actor without on_start() costs nothing extra and is not
+// scheduled until its first message.
 //
 // The runtime calls on(M) for each message, one at a time, never concurrently, possibly on
 // different worker threads over the actor's life (each turn happens-after the previous).
@@ -15,7 +23,7 @@
 // actor are pushed together (order and causality kept, see docs/architecture.md), so a
 // handler must not busy-wait for the effect of its own second send to the same actor.
 //
-// If an exception escapes on() (or on_stop()), the actor stops: the runtime reports a
+// If an exception escapes on() (or on_start() or on_stop()), the actor stops: the runtime reports a
 // troupe::failure (see runtime_config::on_failure), runs on_stop() if it was not the
 // thrower, and every message still queued or sent later becomes a dead letter.
 #pragma once
@@ -64,6 +72,15 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
   }
 
   detail::turn_result run_turn(unsigned budget, std::uint64_t& handled) noexcept final {
+    if constexpr (detail::has_on_start<Derived>) {
+      if (this->first_start()) {  // before anything else, even a message sent earlier
+        try {
+          static_cast<Derived&>(*this).on_start();
+        } catch (...) {
+          return fail(std::current_exception());
+        }
+      }
+    }
     // Side notifications (ask() continuations) first: they may be what woke us.
     if (this->mailbox_.signalled()) {
       if (auto e = this->serve_side()) return fail(std::move(e));

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
@@ -651,6 +652,96 @@ TEST_P(ActorLifecycle, ManyShortLivedActorsAreAllReclaimed) {
   }
   EXPECT_EQ(g_constructed.load(), n);
   EXPECT_EQ(g_destroyed.load(), n);
+}
+
+// ---- on_start(): the first turn, before any message ----------------------------------------
+
+struct StartLog {
+  std::atomic<int> starts{0};
+  std::atomic<int> handled_before_start{0};
+  std::atomic<int> started_off_worker{0};
+  std::vector<int> order;  // the actor's turns only: on_start() is -1, then each Item
+};
+struct StartedChild : troupe::actor<StartedChild, Item> {
+  explicit StartedChild(std::atomic<int>* got) : got_(got) {}
+  void on(Item i) { got_->fetch_add(i.value); }
+  std::atomic<int>* got_;
+};
+struct Starter : troupe::actor<Starter, Item> {
+  Starter(StartLog* log, std::atomic<int>* child_got) : log_(log), child_got_(child_got) {}
+  void on_start() {
+    if (!troupe::detail::on_worker_thread()) log_->started_off_worker.fetch_add(1);
+    log_->starts.fetch_add(1);
+    log_->order.push_back(-1);
+    self().send(Item{1'000'000});              // self() works here
+    auto c = spawn<StartedChild>(child_got_);  // and so does spawn()
+    c.send(Item{7});
+    c.close();
+  }
+  void on(Item i) {
+    if (log_->starts.load() == 0) log_->handled_before_start.fetch_add(1);
+    log_->order.push_back(i.value);
+  }
+  StartLog* log_;
+  std::atomic<int>* child_got_;
+};
+
+TEST_P(ActorLifecycle, OnStartRunsOnceOnAWorkerBeforeAnyMessageEvenOneSentAtOnce) {
+  constexpr int kActors = 200;
+  constexpr int kItems = 20;
+  troupe::runtime rt(config());
+  std::vector<std::unique_ptr<StartLog>> logs;
+  std::atomic<int> child_got{0};
+  std::vector<troupe::ref<Item>> actors;
+  for (int a = 0; a < kActors; ++a) {
+    logs.push_back(std::make_unique<StartLog>());
+    auto r = rt.spawn<Starter>(logs.back().get(), &child_got);
+    for (int i = 0; i < kItems; ++i) r.send(Item{i});  // right after spawn() returned
+    actors.push_back(std::move(r));
+  }
+  for (auto& r : actors) r.close();
+  for (auto& r : actors) r.join();
+  for (const auto& log : logs) {
+    EXPECT_EQ(log->starts.load(), 1);
+    EXPECT_EQ(log->handled_before_start.load(), 0);
+    EXPECT_EQ(log->started_off_worker.load(), 0);
+    ASSERT_FALSE(log->order.empty());
+    EXPECT_EQ(log->order.front(), -1) << "a message was handled before on_start()";
+    // Then the items in send order. The self-send from on_start() comes somewhere after
+    // them, or is a dead letter when our close() overtook it.
+    std::vector<int> items;
+    for (std::size_t k = 1; k < log->order.size(); ++k) {
+      if (log->order[k] != 1'000'000) items.push_back(log->order[k]);
+    }
+    ASSERT_EQ(items.size(), static_cast<std::size_t>(kItems));
+    for (int i = 0; i < kItems; ++i) EXPECT_EQ(items[static_cast<std::size_t>(i)], i);
+  }
+  shutdown_and_expect_accounting(rt);
+  EXPECT_EQ(rt.stats().failed, 0u) << "self() or spawn() failed in on_start()";
+  EXPECT_EQ(child_got.load(), 7 * kActors);
+}
+
+struct StartFails : troupe::actor<StartFails, Item> {
+  explicit StartFails(std::atomic<int>* handled) : handled_(handled) {}
+  void on_start() { throw std::runtime_error("cannot start"); }
+  void on(Item) { handled_->fetch_add(1); }
+  std::atomic<int>* handled_;
+};
+
+TEST_P(ActorLifecycle, AnOnStartThatThrowsFailsTheActorAndItsMessagesAreDeadLetters) {
+  std::atomic<int> failures{0};
+  troupe::runtime_config c = config();
+  c.on_failure = [&failures](const troupe::failure&) { failures.fetch_add(1); };
+  troupe::runtime rt(std::move(c));
+  std::atomic<int> handled{0};
+  auto a = rt.spawn<StartFails>(&handled);
+  for (int i = 0; i < 10; ++i) a.send(Item{i});
+  a.join();  // stops by itself: the failure
+  EXPECT_EQ(handled.load(), 0);
+  EXPECT_EQ(failures.load(), 1);
+  shutdown_and_expect_accounting(rt);
+  EXPECT_EQ(rt.stats().failed, 1u);
+  EXPECT_EQ(rt.stats().dead_lettered, 10u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Workers, ActorLifecycle, ::testing::Values(1u, 2u, 4u),
