@@ -9,7 +9,8 @@
 // for the actor it woke last; sends from other threads go through an injection queue.
 // Idle workers steal, spin briefly, then sleep; an idle runtime uses no CPU.
 //
-// shutdown() (also run by the destructor) refuses new spawns, closes every live actor,
+// shutdown() (also run by the destructor) refuses new spawns, waits until no message is in
+// flight between actors (at most runtime_config::drain_timeout), closes every live actor,
 // waits until each has handled everything sent before its close and stopped, then joins
 // the workers. It is idempotent and safe to call concurrently with sends; sends after it
 // become dead letters, and threads that keep sending cannot hold it up. Call it from a
@@ -18,6 +19,7 @@
 // (a runtime made and ended inside a handler) it works, blocking that worker meanwhile.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <utility>
@@ -40,6 +42,12 @@ struct runtime_config {
   /// Called for each message that reaches a stopped actor, on the thread that drained it
   /// (a worker, or the sender). Must not throw. Counted in stats() whether set or not.
   std::function<void(const dead_letter&)> on_dead_letter{};
+  /// shutdown() first lets the work in flight finish: it waits until no message is queued
+  /// or being handled anywhere (pending timers do not count), for at most this long, and
+  /// only then closes every actor. If actors keep each other busy past the limit it says
+  /// so on stderr and closes them anyway. Zero: close at once, dead-lettering what is in
+  /// flight. The default is Erlang/OTP's default shutdown time.
+  std::chrono::milliseconds drain_timeout{5'000};
   /// Called when an exception stops an actor, on the worker that ran it. Must not throw.
   /// Default: one line on stderr naming the actor and the exception.
   std::function<void(const failure&)> on_failure{};
@@ -62,8 +70,9 @@ class runtime {
   }
 
   /// Refuses new spawns (from the instant it is called: spawn() then throws
-  /// troupe::error), closes every live actor, waits for all of them to stop, joins the
-  /// workers. Throws troupe::error on one of this runtime's own workers.
+  /// troupe::error), waits for the messages in flight to be handled (see drain_timeout),
+  /// closes every live actor, waits for all of them to stop, joins the workers. Throws
+  /// troupe::error on one of this runtime's own workers.
   void shutdown();
 
   /// Counters; exact after shutdown() (see runtime_stats).

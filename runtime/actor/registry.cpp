@@ -131,6 +131,13 @@ bool actor_registry::close_shard(shard& s) {
   }
 }
 
+void actor_registry::refuse_adds() {
+  for (unsigned i = 0; i < n_; ++i) {
+    std::lock_guard lock(shards_[i].mu);
+    shards_[i].closed = true;
+  }
+}
+
 void actor_registry::close_all_and_wait() {
   {
     std::lock_guard lock(wait_mu_);
@@ -138,10 +145,7 @@ void actor_registry::close_all_and_wait() {
   }
   // Every shard refuses adds before the first close is posted: from here on no spawn
   // succeeds anywhere, so actors that keep spawning cannot prolong the walk.
-  for (unsigned i = 0; i < n_; ++i) {
-    std::lock_guard lock(shards_[i].mu);
-    shards_[i].closed = true;
-  }
+  refuse_adds();
   for (unsigned i = 0; i < n_; ++i) {
     shard& s = shards_[i];
     if (close_shard(s)) shard_drained();

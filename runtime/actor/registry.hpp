@@ -10,16 +10,16 @@
 // stopping its own actors thus takes only its own, uncontended lock: no line is shared by
 // all spawns and stops. The send and dispatch paths never touch the registry.
 //
-// Shutdown (close_all_and_wait) first closes every shard (a closed shard refuses adds, so
-// no spawn succeeds anywhere once the first shard is walked), then walks them one after the
-// other. It posts close() to the shard's actors in list order, walk_batch at a
-// time: pinned (a reference each) under the lock, closed without it, so the workers'
-// remove() calls are never held up for long. And it keeps at most max_pending of its
-// closes waiting to stop (the stops are counted by remove()): every close() of an idle
-// actor queues it to run once, so an unthrottled walk over a million idle actors would
-// first fill the injection queue with a million entries. Then it waits until every shard
-// has drained (live == 0 after closing). remove() leaves an actor's links pointing to
-// itself, so the walk can tell whether the actor it pinned to resume from is still listed.
+// Shutdown first refuses spawns (refuse_adds(): every shard is closed, so no spawn
+// succeeds anywhere from then on), lets the runtime drain, then walks the shards one after
+// the other (close_all_and_wait). It posts close() to the shard's actors in list order, walk_batch
+// at a time: pinned (a reference each) under the lock, closed without it, so the workers' remove()
+// calls are never held up for long. And it keeps at most max_pending of its closes waiting to stop
+// (the stops are counted by remove()): every close() of an idle actor queues it to run once, so an
+// unthrottled walk over a million idle actors would first fill the injection queue with a million
+// entries. Then it waits until every shard has drained (live == 0 after closing). remove() leaves
+// an actor's links pointing to itself, so the walk can tell whether the actor it pinned to resume
+// from is still listed.
 #pragma once
 
 #include <condition_variable>
@@ -50,6 +50,8 @@ class actor_registry {
   bool add(actor_base* a, unsigned shard);
   /// Removes a stopping actor from the shard add() put it in (called once, from finish()).
   void remove(actor_base* a, bool failed) noexcept;
+  /// Closes every shard: add() fails from now on, in every shard. Idempotent.
+  void refuse_adds();
   /// Refuses further adds, posts close() to every live actor, and waits until every one has
   /// stopped and been removed.
   void close_all_and_wait();

@@ -1,6 +1,8 @@
 // runtime/sched/runtime_core.cpp — see runtime_core.hpp.
 #include "sched/runtime_core.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -22,6 +24,7 @@ runtime_config validated(runtime_config c) {
   if (c.deque_capacity < 2 || (c.deque_capacity & (c.deque_capacity - 1)) != 0) {
     throw error("runtime_config::deque_capacity must be a power of two, at least 2");
   }
+  if (c.drain_timeout.count() < 0) throw error("runtime_config::drain_timeout must be >= 0");
   return c;
 }
 
@@ -122,8 +125,9 @@ void runtime_core::count_dead_letters(std::uint64_t n) noexcept {
   if (worker* w = current_worker_of(this)) {
     worker_counters::add(w->counters().dead_lettered, n);
   } else {
-    // relaxed: a statistic, ordered before the final read by shutdown's joins.
-    external_dead_lettered_.fetch_add(n, memory_order_relaxed);
+    // release: as worker_counters::add(), for drain()'s acquire read (in_flight()); the
+    // final read after shutdown's joins needs no order.
+    external_dead_lettered_.fetch_add(n, memory_order_release);
   }
 }
 
@@ -161,6 +165,10 @@ void runtime_core::shutdown() {
   }
   std::lock_guard lock(shutdown_mu_);
   if (shut_down_) return;
+  // From this instant no spawn succeeds; then the work in flight finishes before anyone
+  // is closed, so messages between live actors are delivered, not dead-lettered.
+  registry_.refuse_adds();
+  drain(config_.drain_timeout);
   registry_.close_all_and_wait();
   // No actor is left to wait for a timeout; pending ask() timeouts of outside threads are
   // discarded too (their requests were handled or dead-lettered, which settles the result).
@@ -177,6 +185,67 @@ void runtime_core::shutdown() {
     refs_.fetch_sub(std::exchange(credits_[i].n, 0), memory_order_release);
   }
   shut_down_ = true;
+}
+
+std::uint64_t runtime_core::in_flight() const noexcept {
+  // A message is done once handled, dead-lettered, or set aside in its actor's stash
+  // (delivered: the actor holds it). What has left the system is read first, then what
+  // entered it. acquire: pairs with the release stores of worker_counters::add() (and
+  // count_dead_letters()); a message we see counted as done was counted as sent before it
+  // was pushed, so the reads of `sent` below see its count too: sent >= done, and the
+  // difference is what is in flight (or finished between the reads, which only makes us
+  // wait longer; for the same reason `unstashed`, which lowers `done`, is read last).
+  std::uint64_t done = 0;
+  std::uint64_t unstashed = 0;
+  for (const auto& w : workers_) {
+    const worker_counters& c = w->counters();
+    done += c.stashed.load(memory_order_acquire) + c.handled.load(memory_order_acquire) +
+            c.dead_lettered.load(memory_order_acquire);
+  }
+  done += external_dead_lettered_.load(memory_order_acquire);
+  for (const auto& w : workers_) {
+    // relaxed: a stash leaves only what entered it (stashed >= unstashed per message);
+    // a late read can only raise this and make the drain more careful.
+    unstashed += w->counters().unstashed.load(memory_order_relaxed);
+  }
+  done = done > unstashed ? done - unstashed : 0;
+  std::uint64_t sent = 0;
+  for (const auto& w : workers_) {
+    // relaxed: ordered after the acquire loads above, which is all the argument needs.
+    sent += w->counters().sent.load(memory_order_relaxed);
+  }
+  // relaxed: as above.
+  sent += external_sent_.load(memory_order_relaxed);
+  return sent > done ? sent - done : 0;
+}
+
+bool runtime_core::drain(std::chrono::milliseconds limit) {
+  // Quiescence is read from the counters the send and dispatch paths keep anyway, so
+  // detecting it costs those paths nothing. A send counted but not yet visible to us could
+  // make one sample look balanced; two equal, balanced samples a moment apart rule that
+  // out in practice (a counter store is visible within nanoseconds), and a premature end
+  // only means a message becomes a dead letter, as without a drain.
+  using clock = std::chrono::steady_clock;
+  const auto until = clock::now() + limit;
+  auto pause = std::chrono::microseconds(50);
+  std::uint64_t last = in_flight();
+  for (;;) {
+    if (clock::now() >= until) break;
+    std::this_thread::sleep_for(pause);
+    const std::uint64_t now = in_flight();
+    if (now == 0 && last == 0) return true;
+    last = now;
+    pause = std::min(pause * 2, std::chrono::microseconds(5'000));
+  }
+  if (in_flight() == 0) return true;
+  if (limit.count() != 0) {
+    std::fprintf(stderr,
+                 "troupe: shutdown(): %llu messages still in flight after the drain limit of "
+                 "%lld ms (runtime_config::drain_timeout); closing every actor anyway\n",
+                 static_cast<unsigned long long>(in_flight()),
+                 static_cast<long long>(limit.count()));
+  }
+  return false;
 }
 
 stack_pool& runtime_core::fiber_stacks(std::size_t size) {

@@ -13,6 +13,7 @@
 
 #include <concurrentqueue/concurrentqueue.h>
 
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -70,6 +71,10 @@ class runtime_core {
   // ---- the runtime object ---------------------------------------------------------------
   void start();
   void shutdown();
+  /// Messages sent and not yet handled or dead-lettered, as far as this thread can tell
+  /// (never fewer than are really in flight, once every counted send is visible: see
+  /// drain()). Any thread.
+  std::uint64_t in_flight() const noexcept;
   runtime_stats stats() const;
   unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
 
@@ -88,6 +93,10 @@ class runtime_core {
   ~runtime_core();
 
   void take_actor_ref() noexcept;
+  /// shutdown()'s first phase: waits until no message is in flight (two samples of the
+  /// counters, taken a moment apart, equal and balanced) or until `limit` has passed.
+  /// Returns false, having said so on stderr, if the limit passed first.
+  bool drain(std::chrono::milliseconds limit);
 
   // A worker's reference credit (see the top of this file); its owner thread only.
   struct alignas(cache_line) ref_credit {

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "sched/runtime_core.hpp"
+#include "troupe/detail/message_stash.hpp"
 #include "troupe/detail/node_pool.hpp"
 
 namespace troupe::detail {
@@ -16,6 +17,13 @@ bool on_worker_thread() noexcept { return tls_current_worker != nullptr; }
 
 void flush_thread_outbox() noexcept {
   if (worker* w = tls_current_worker) w->flush_outbox();
+}
+
+void count_set_aside(bool entered) noexcept {
+  // A stash is used only by its actor's consumer, on a worker of the actor's runtime.
+  if (worker* w = tls_current_worker) {
+    worker_counters::add(entered ? w->counters().stashed : w->counters().unstashed, 1);
+  }
 }
 
 namespace {

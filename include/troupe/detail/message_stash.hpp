@@ -9,6 +9,10 @@
 //
 // Owner: the actor's consumer only (the worker running its turn, or the fiber it resumes),
 // so the links are plain (relaxed) stores. Messages keep their arrival order.
+//
+// Counting: each message that enters or leaves the stash is counted on the worker running
+// the consumer (count_set_aside()), so that shutdown's drain treats a stashed message as
+// delivered — the actor has it — not as in flight (runtime_core::in_flight()).
 #pragma once
 
 #include <utility>
@@ -16,6 +20,9 @@
 #include "troupe/detail/sync.hpp"
 
 namespace troupe::detail {
+
+/// Counts one message entering (`entered`) or leaving a stash, on the calling worker.
+void count_set_aside(bool entered) noexcept;
 
 template <class Node>
 class message_stash {
@@ -25,7 +32,8 @@ class message_stash {
   message_stash& operator=(const message_stash&) = delete;
   /// Only if the actor never finished (spawn failed): destroys without reporting.
   ~message_stash() {
-    while (Node* n = pop_front()) {
+    while (Node* n = head_) {  // never counted in: the actor never ran
+      head_ = next(n);
       n->destroy_payload();
       Node::deallocate(n);
     }
@@ -45,6 +53,7 @@ class message_stash {
       link(tail_, copy);
     }
     tail_ = copy;
+    count_set_aside(true);
   }
 
   /// The oldest message, unlinked (the caller owns the node); nullptr if empty.
@@ -53,6 +62,7 @@ class message_stash {
     if (n == nullptr) return nullptr;
     head_ = next(n);
     if (head_ == nullptr) tail_ = nullptr;
+    count_set_aside(false);
     return n;
   }
 
@@ -70,6 +80,7 @@ class message_stash {
         link(prev, after);
       }
       if (tail_ == n) tail_ = prev;
+      count_set_aside(false);
       return n;
     }
     return nullptr;
