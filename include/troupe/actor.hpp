@@ -23,9 +23,14 @@
 // actor are pushed together (order and causality kept, see docs/architecture.md), so a
 // handler must not busy-wait for the effect of its own second send to the same actor.
 //
-// If an exception escapes on() (or on_start() or on_stop()), the actor stops: the runtime reports a
-// troupe::failure (see runtime_config::on_failure), runs on_stop() if it was not the
-// thrower, and every message still queued or sent later becomes a dead letter.
+// Message types may be over-aligned (alignas(32), alignas(64), a SIMD vector): on() sees
+// each message aligned for its type, by value or by reference. Such a message's node comes
+// from ::operator new with its alignment instead of the 16-byte node pool
+// (detail/message_node.hpp): still one allocation per send.
+//
+// If an exception escapes on() (or on_start() or on_stop()), the actor stops: the runtime
+// reports a troupe::failure (see runtime_config::on_failure), runs on_stop() if it was not
+// the thrower, and every message still queued or sent later becomes a dead letter.
 #pragma once
 
 #include <exception>

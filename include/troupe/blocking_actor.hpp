@@ -31,6 +31,11 @@
 // (one pooled allocation each), so a selective receive is the slower path; a plain recv()
 // takes from that queue first and costs nothing extra while it is empty.
 //
+// Message types may be over-aligned (alignas(32), alignas(64), a SIMD vector): receives hand
+// each message out aligned for its type — its node, and the stash's copy, are allocated with
+// that alignment (detail/message_node.hpp), and what recv() returns lives on the fiber's
+// stack, which the compiler aligns for over-aligned locals as on any stack.
+//
 // Stopping: a receive throws troupe::actor_exit at the close sentinel (the recipe's
 // ActorExit), and again at every later call — after handing out, first, any message that
 // arrived before the sentinel but was skipped by a selective receive or set aside during an

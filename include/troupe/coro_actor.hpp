@@ -45,15 +45,35 @@
 // as actor_exit at the recv() after those messages. Only run() itself may co_await a
 // result; nested coroutines are not supported.
 //
+// Alignment: every message reaches run() aligned for its type, however over-aligned (an
+// alignas(64) struct, a SIMD vector, a std::variant holding one), as in event and blocking
+// actors. Coroutines need one extra step for it. The value co_await recv() yields lives in
+// the coroutine frame, which C++20 allocates with operator new(size) — no alignment is
+// passed — while the compiler lays the frame out for a block aligned to its most-aligned
+// member (GCC 12 places each member at an offset that is a multiple of its alignment, and
+// does not realign a block that is less aligned). So run()'s frame is allocated aligned to
+//   max(alignof(std::max_align_t), alignof(message), Derived::frame_alignment).
+// Normally that is 16 bytes and the frame comes from the node pool, as any other block;
+// above 16 it comes from ::operator new with that alignment (once per actor: the frame lives
+// as long as run()). troupe cannot see run()'s own locals, and GCC 12 keeps every one of
+// them in the frame, even one that is never live across a co_await: an over-aligned local
+// (an alignas(32) array, say) needs
+//   static constexpr std::size_t frame_alignment = 32;   // in Derived; a power of two
+// or it may be misaligned.
+//
 // Compiler note: GCC 12 miscompiles a co_await that appears inside an if condition, e.g.
 // `if (co_await recv() == 3) ...` crashes (illegal instruction) even in a coroutine that has
 // nothing to do with troupe; clang is fine. Bind the result first:
 // `int n = co_await recv(); if (n == 3) ...`.
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <new>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
@@ -79,8 +99,11 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
   using message = typename detail::payload_of<Msgs...>::type;
   /// run() starts right after spawn, without waiting for a message.
   static constexpr bool starts_at_spawn = true;
+  /// The least alignment of run()'s frame; Derived may declare a larger one, for
+  /// over-aligned locals of run() (see "Alignment" above).
+  static constexpr std::size_t frame_alignment = alignof(std::max_align_t);
 
-  /// The return type of Derived::run(). Frames come from the node pool.
+  /// The return type of Derived::run(). Frames come from the node pool (see "Alignment").
   class task {
    public:
     struct promise_type {
@@ -94,8 +117,22 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       std::suspend_always final_suspend() noexcept { return {}; }
       void return_void() noexcept {}
       void unhandled_exception() noexcept { error = std::current_exception(); }
-      static void* operator new(std::size_t n) { return detail::pool_allocate(n); }
-      static void operator delete(void* p, std::size_t n) noexcept { detail::pool_release(p, n); }
+      // The frame is laid out for a block aligned to its most-aligned member, but C++20
+      // passes only its size: align it to what run() needs (see "Alignment").
+      static void* operator new(std::size_t n) {
+        if constexpr (run_frame_alignment() <= alignof(std::max_align_t)) {
+          return detail::pool_allocate(n);  // the common case: 16-byte pool blocks
+        } else {
+          return ::operator new (n, std::align_val_t{run_frame_alignment()});
+        }
+      }
+      static void operator delete(void* p, std::size_t n) noexcept {
+        if constexpr (run_frame_alignment() <= alignof(std::max_align_t)) {
+          detail::pool_release(p, n);
+        } else {
+          ::operator delete (p, n, std::align_val_t{run_frame_alignment()});
+        }
+      }
 
       // co_await on a result suspends until it is ready (see "Awaiting results").
       template <class T>
@@ -144,6 +181,15 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
 
  private:
   using typename base::node_type;
+
+  // The alignment run()'s frame is allocated with. A function, not a constant: it reads
+  // Derived, which is complete only where the frame is allocated.
+  static constexpr std::size_t run_frame_alignment() noexcept {
+    static_assert(std::has_single_bit(std::size_t{Derived::frame_alignment}),
+                  "coro_actor: Derived::frame_alignment must be a power of two");
+    return std::max(
+        {alignof(std::max_align_t), alignof(message), std::size_t{Derived::frame_alignment}});
+  }
 
   // Why the coroutine is suspended (consumer only).
   enum class wait_reason : unsigned char {

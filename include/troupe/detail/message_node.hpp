@@ -5,6 +5,13 @@
 // destroyed at once, but the node stays as the mailbox's dummy until the next pop retires
 // it (see mpsc_mailbox.hpp). Hence the payload lives in raw storage, constructed and
 // destroyed explicitly.
+//
+// Alignment: a payload no more aligned than std::max_align_t (16 bytes on x86-64) takes a
+// pooled block. An over-aligned one (alignas(32), alignas(64), ...) makes the node as
+// over-aligned, and the node then comes from ::operator new with that alignment, because
+// the pool's blocks are only 16-byte aligned. Either way the payload sits at an address
+// aligned for its type, in the mailbox and in a message_stash (whose copies are nodes of the
+// same type).
 #pragma once
 
 #include <new>
