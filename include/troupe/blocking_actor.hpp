@@ -25,11 +25,25 @@
 //   recv_if(pred)       selective: the first message for which pred(const message&) holds.
 //   recv_if_for(pred, timeout)  both.
 //   await(result)       the value of an ask() or submit() result, parking the fiber (not
-//                       the worker) until it is ready; messages arriving meanwhile wait.
+//                       the worker) until it is ready; messages arriving meanwhile wait
+//                       (see "Awaiting").
 // A selective receive leaves every message it skips queued, in order: later receives see
 // them first, in the order they arrived. Skipped messages are moved into a private queue
 // (one pooled allocation each), so a selective receive is the slower path; a plain recv()
 // takes from that queue first and costs nothing extra while it is empty.
+//
+// Awaiting: await(r) receives nothing while it waits — messages that arrive meanwhile are
+// set aside, in order, for later receives; a close() that arrives meanwhile surfaces as
+// actor_exit at the first receive after them — and ends in one of two ways:
+//   * r is ready: await() returns its value or throws its exception;
+//   * r is the reply to an ask() this actor sent to itself (through self()), and that
+//     request is still queued here, unreceived: troupe::error at once, with a timeout or
+//     without — the actor cannot receive its request while it awaits, so the reply would
+//     never come. Receive and answer the request first. (An own request that was received
+//     and passed on to another actor is awaited normally.)
+// A reply that comes after its await ended early is dropped: if the actor still runs, its
+// turn takes the reply and discards it (counted as handled); once it has stopped, the reply
+// is a dead letter (type troupe::result<T>). Either way sent == handled + dead_lettered.
 //
 // Stopping: a receive throws troupe::actor_exit at the close sentinel (the recipe's
 // ActorExit), and again at every later call — after handing out, first, any message that
@@ -59,12 +73,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
-#include <memory>
 #include <optional>
 #include <type_traits>
 #include <utility>
 #include <variant>
 
+#include "troupe/ask.hpp"
 #include "troupe/detail/actor_base.hpp"
 #include "troupe/detail/fiber_host.hpp"
 #include "troupe/detail/message_node.hpp"
@@ -132,30 +146,52 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   /// (troupe::ask_timeout, troupe::error, or what the task or responder failed with):
   ///   long sq = await(troupe::ask(squarer, 7, 100ms));
   /// Messages that arrive meanwhile stay queued, in order, for later receives (they move to
-  /// the stash so that the mailbox can go idle); a close() that arrives meanwhile surfaces
-  /// as actor_exit at the first receive after them. The result's delivery counts as one
-  /// message (see result.hpp, "Continuations"). Only inside run().
+  /// the stash so that the mailbox can go idle). The result's delivery counts as one
+  /// message (see result.hpp, "Continuations"). Only inside run(). A close() that arrives
+  /// meanwhile surfaces as actor_exit at the first receive after those messages.
+  /// If r is the reply to an ask() this actor sent itself and has not received yet, this
+  /// throws troupe::error (at once, timeout or not) instead of waiting forever (see
+  /// "Awaiting" in the file comment).
   template <class T>
   T await(result<T> r) {
-    // Shared with the continuation: if this wait ends by an exception (the fiber being
-    // destroyed), a late delivery still has somewhere to go.
-    auto box = std::make_shared<std::optional<result<T>>>();
-    std::move(r).then(*this, [box](result<T> ready) { box->emplace(std::move(ready)); });
-    while (!box->has_value()) {
+    // Our own request, still queued: we receive nothing while we wait, so no reply comes.
+    const detail::result_state_base* const own = detail::unanswered_ask_to(r, *this);
+    if (own != nullptr && stash_holds_request(own)) detail::throw_awaiting_own_request();
+    const detail::result_state_base* const awaited = detail::result_access::state_of(r);
+    std::optional<result<T>> ready;
+    // The delivery is served by the turn, while the fiber is parked here. It fills `ready`
+    // only for the await in progress (awaited_ names its state); one for an await that has
+    // ended early (by an exception) comes after `ready` is gone and is dropped.
+    std::move(r).then(*this, [this, &ready](result<T> x) {
+      if (awaited_ == detail::result_access::state_of(x)) ready.emplace(std::move(x));
+    });
+    awaited_ = awaited;
+    struct end_await {
+      blocking_actor* self;
+      ~end_await() { self->awaited_ = nullptr; }
+    } guard{this};
+    while (!ready) {
       if (budget_left_ == 0) {
         wait_ = wait_reason::yield;
         detail::fiber_host::suspend();
         continue;
       }
-      if (!this->set_aside_next(stash_, exiting_)) {
+      const set_aside got = this->set_aside_next(stash_, exiting_);
+      if (got == set_aside::nothing) {
         // The delivery comes through the side channel, served by the turn.
         wait_ = wait_reason::message;
         detail::fiber_host::suspend();
         continue;
       }
       --budget_left_;
+      // A message set aside that is the request of the awaited result itself can never be
+      // answered while we wait.
+      if (got == set_aside::stashed &&
+          detail::payload_is_request_for<Msgs...>(stash_.newest()->payload(), awaited)) {
+        detail::throw_awaiting_own_request();
+      }
     }
-    return (**box).get();
+    return ready->get();
   }
 
   /// recv_if() with a timeout: std::nullopt once `timeout` has passed with no match.
@@ -169,6 +205,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
 
  private:
   using typename base::node_type;
+  using typename base::set_aside;
   using time_point = detail::timer_clock::time_point;
 
   // A type-erased reference to a selective receive's test.
@@ -245,6 +282,12 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
       if (m != nullptr && !test_or_stash(*m, node)) continue;
       return hand_over(node, false);
     }
+  }
+
+  // True if the stash holds the (unanswered) request whose result state is `s`.
+  bool stash_holds_request(const detail::result_state_base* s) const noexcept {
+    return stash_.any_of(
+        [s](const message& m) { return detail::payload_is_request_for<Msgs...>(m, s); });
   }
 
   // Runs the selective test on a popped node; if it fails (or throws), moves the message to
@@ -384,6 +427,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   // Consumer only: the worker running the turn, and the fiber it resumes.
   detail::fiber_host fiber_;
   detail::message_stash<node_type> stash_;  // skipped, or arrived while awaiting a result
+  const detail::result_state_base* awaited_ = nullptr;  // the state await() waits for, if any
   std::uint64_t* handled_ = nullptr;
   std::uint64_t generation_ = 0;  // of the latest armed timeout
   detail::timer_id timer_ = 0;

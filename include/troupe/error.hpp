@@ -2,7 +2,9 @@
 //
 // Thrown for: sending/closing/joining through an empty handle, spawning on a runtime that
 // has shut down, joining or shutting down from inside a worker thread (it would block the
-// worker that has to make progress). The message says what happened and what to do.
+// worker that has to make progress), awaiting in a coroutine or blocking actor the reply
+// to an ask() the actor sent to itself and has not received yet (it would wait forever).
+// The message says what happened and what to do.
 #pragma once
 
 #include <exception>
