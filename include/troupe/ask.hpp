@@ -42,7 +42,8 @@
 // coroutine or blocking actor receives nothing while it awaits, so awaiting the reply to an
 // own request it has not received yet could never end: co_await and await() throw
 // troupe::error at once instead, with a timeout or without. Receive and answer the request
-// first.
+// first. (An await in those actors also ends, with troupe::actor_exit, when a close()
+// reaches it: see coro_actor.hpp and blocking_actor.hpp.)
 //
 // Costs and accounting: the request is one ordinary message (one pooled mailbox node,
 // counted sent and handled or dead-lettered); the result's shared state, with the reply

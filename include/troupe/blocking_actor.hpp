@@ -33,9 +33,12 @@
 // takes from that queue first and costs nothing extra while it is empty.
 //
 // Awaiting: await(r) receives nothing while it waits — messages that arrive meanwhile are
-// set aside, in order, for later receives; a close() that arrives meanwhile surfaces as
-// actor_exit at the first receive after them — and ends in one of two ways:
+// set aside, in order, for later receives — and ends in one of three ways:
 //   * r is ready: await() returns its value or throws its exception;
+//   * the close sentinel arrives first: troupe::actor_exit, as for a selective receive that
+//     meets it (a result that is complete by then still wins). So does every later await()
+//     whose result is not complete yet, as every later receive throws: an actor that only
+//     awaits still stops, and shutdown() returns;
 //   * r is the reply to an ask() this actor sent to itself (through self()), and that
 //     request is still queued here, unreceived: troupe::error at once, with a timeout or
 //     without — the actor cannot receive its request while it awaits, so the reply would
@@ -48,12 +51,14 @@
 // Stopping: a receive throws troupe::actor_exit at the close sentinel (the recipe's
 // ActorExit), and again at every later call — after handing out, first, any message that
 // arrived before the sentinel but was skipped by a selective receive or set aside during an
-// await(). A selective receive that reaches the sentinel without a match throws at once.
+// await(). A selective receive, or an await(), that reaches the sentinel throws at once.
 // The actor stops when run() ends: by returning,
 // or by letting actor_exit escape (both normal stops), or by another exception (a failure,
 // reported like an event actor's). Then on_stop() runs if defined, and every message still
 // queued — skipped ones included — becomes a dead letter. Do not swallow actor_exit and
-// loop forever: shutdown() waits for every actor to stop.
+// loop forever: shutdown() waits for every actor to stop. A close() sent right behind a
+// message may thus cut short the handling of that message if it awaits a result: to have
+// a job finished, wait for its outcome before closing, or let run() return after it.
 //
 // Stacks: pooled per size and reused, each with a guard page below it. The default is
 // 64 KiB of usable stack; pass fiber_options to the base to choose per actor:
@@ -147,13 +152,17 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   ///   long sq = await(troupe::ask(squarer, 7, 100ms));
   /// Messages that arrive meanwhile stay queued, in order, for later receives (they move to
   /// the stash so that the mailbox can go idle). The result's delivery counts as one
-  /// message (see result.hpp, "Continuations"). Only inside run(). A close() that arrives
-  /// meanwhile surfaces as actor_exit at the first receive after those messages.
-  /// If r is the reply to an ask() this actor sent itself and has not received yet, this
-  /// throws troupe::error (at once, timeout or not) instead of waiting forever (see
-  /// "Awaiting" in the file comment).
+  /// message (see result.hpp, "Continuations"). Only inside run().
+  /// Two things end the wait early (see "Awaiting" in the file comment):
+  ///   * the close sentinel, if it arrives (or has arrived) before r is ready: throws
+  ///     troupe::actor_exit;
+  ///   * r is the reply to an ask() this actor sent itself and has not received yet:
+  ///     throws troupe::error (at once, timeout or not) instead of waiting forever.
   template <class T>
   T await(result<T> r) {
+    // The close was taken already: like every receive after it, give up at once (unless
+    // there is nothing to wait for), so that an actor that only awaits still stops.
+    if (exiting_ && r.valid() && !r.ready()) throw actor_exit{};
     // Our own request, still queued: we receive nothing while we wait, so no reply comes.
     const detail::result_state_base* const own = detail::unanswered_ask_to(r, *this);
     if (own != nullptr && stash_holds_request(own)) detail::throw_awaiting_own_request();
@@ -184,6 +193,10 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
         continue;
       }
       --budget_left_;
+      // The close came first. `awaited` is alive: the continuation holds it until served,
+      // and it has not been (ready is empty). If it is complete already, its delivery is
+      // on its way: take it, and let the next receive report the close.
+      if (got == set_aside::closed && !awaited->ready()) throw actor_exit{};
       // A message set aside that is the request of the awaited result itself can never be
       // answered while we wait.
       if (got == set_aside::stashed &&

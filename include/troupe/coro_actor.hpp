@@ -23,8 +23,9 @@
 // worker. With several message types, recv() returns a std::variant<Msgs...>.
 //
 // Stopping: recv() throws troupe::actor_exit at the close sentinel (and at every later
-// call). The actor stops when run() finishes — by returning, by letting actor_exit escape
-// (both normal stops), or by another exception (a failure, reported like an event
+// call), and so does a co_await on a result that the close reaches first (see "Awaiting
+// results"). The actor stops when run() finishes — by returning, by letting actor_exit
+// escape (both normal stops), or by another exception (a failure, reported like an event
 // actor's). Then on_stop() runs if defined, and whatever is still queued becomes dead
 // letters. Do not swallow actor_exit and loop on recv() forever: shutdown() waits for
 // every actor to stop.
@@ -41,9 +42,14 @@
 // (through the side channel, see result.hpp "Continuations"; it counts as one message).
 // Messages that arrive meanwhile stay queued in order for later recv() calls: the actor
 // moves them into a private queue (one pooled allocation each) so that its mailbox can go
-// idle, and recv() takes from that queue first. A close() that arrives meanwhile surfaces
-// as actor_exit at the recv() after those messages. Only run() itself may co_await a
-// result; nested coroutines are not supported. One thing ends the wait early:
+// idle, and recv() takes from that queue first. Only run() itself may co_await a result;
+// nested coroutines are not supported. Two things end the wait early:
+//   * the close sentinel, if it arrives before the result is complete: the co_await throws
+//     troupe::actor_exit (the messages that came before the close are still received by
+//     later recv() calls, then recv() throws again). So does every later co_await on a
+//     result that is not complete yet, as every later recv() throws: an actor that only
+//     awaits still stops, and shutdown() returns. A close() sent right behind a message may
+//     thus cut short its handling: to have a job finished, wait for its outcome first;
 //   * the result is the reply to an ask() this actor sent to itself (through self()) whose
 //     request is still queued here, unreceived: troupe::error at once, with a timeout or
 //     without — the actor cannot receive its request while it awaits, so the reply would
@@ -115,6 +121,9 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
               "coro_actor: co_await on a result is only supported in the actor's run() "
               "itself, not in a nested coroutine");
         }
+        // The close was taken already: like every recv() after it, give up at once (unless
+        // there is nothing to wait for), so that an actor that only awaits still stops.
+        if (actor->exiting_ && r.valid() && !r.ready()) throw actor_exit{};
         // Our own request, still queued: we receive nothing while we wait, so no reply
         // comes. (If it is still in the mailbox, run_turn() finds it while awaiting.)
         const detail::result_state_base* own = detail::unanswered_ask_to(r, *actor);
@@ -172,6 +181,7 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
   // How a co_await on a result ended, if not by the result (consumer only).
   enum class await_end : unsigned char {
     none,        // by the result
+    closed,      // the close sentinel came first: actor_exit
     own_request  // the result's request was our own, still queued: troupe::error
   };
 
@@ -208,6 +218,8 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
     T await_resume() {
       self->awaited_ = nullptr;
       switch (std::exchange(self->await_end_, await_end::none)) {
+        case await_end::closed:
+          throw actor_exit{};
         case await_end::own_request:
           detail::throw_awaiting_own_request();
         case await_end::none:
@@ -264,7 +276,8 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
   enum class stashed : unsigned char { one, none, failed };
 
   // Consumer only, while awaiting: moves the next message (if any) to the stash, and ends
-  // the await early if that was our own request (see "Awaiting results").
+  // the await early if that was the close sentinel (before the result is ready) or our own
+  // request (see "Awaiting results").
   stashed stash_next() noexcept {
     set_aside got = set_aside::nothing;
     try {
@@ -276,10 +289,14 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
     }
     if (got == set_aside::nothing) return stashed::none;
     --budget_left_;
-    // A message set aside that is the request of the awaited result itself can never be
-    // answered while we wait.
-    if (got == set_aside::stashed &&
-        detail::payload_is_request_for<Msgs...>(stash_.newest()->payload(), awaited_)) {
+    // awaited_ is alive: the continuation holds it until served, and it has not been (we
+    // are still awaiting). If it is complete already, its delivery is on its way: take it,
+    // and let the next recv() report the close. A message set aside that is the request
+    // of the awaited result itself can never be answered while we wait.
+    if (got == set_aside::closed && !awaited_->ready()) {
+      end_await(await_end::closed);
+    } else if (got == set_aside::stashed &&
+               detail::payload_is_request_for<Msgs...>(stash_.newest()->payload(), awaited_)) {
       end_await(await_end::own_request);
     }
     return stashed::one;

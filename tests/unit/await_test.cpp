@@ -5,8 +5,12 @@
 //     its own queue, can never come while it waits: the await fails with troupe::error at
 //     once instead of deadlocking (an event actor's then() on such an ask still works, and an
 //     own request that was received and passed on is awaited normally);
-//   * a reply that comes after its await ended is dropped and accounted (sent == handled +
-//     dead_lettered): taken by the actor's turn if it still runs, else a dead letter.
+//   * a close() that arrives while the actor awaits ends the wait with troupe::actor_exit, so
+//     join() and shutdown() return, and so does every later await, as every later receive
+//     does; a result already ready still wins; messages sent before the close are still
+//     received; a reply that comes after its await ended is dropped and accounted
+//     (sent == handled + dead_lettered): taken by the actor's turn if it still runs, else a
+//     dead letter.
 // Every test runs for both actor kinds, with one and with two workers. A wait that would hang
 // if the bug came back is guarded by a 60 s watchdog that fails the test.
 #include <gtest/gtest.h>
@@ -41,6 +45,22 @@ constexpr unsigned worker_counts[] = {1, 2};
 
 struct Squarer : troupe::actor<Squarer, square_request> {
   void on(square_request r) { r.reply(long{r.value()} * r.value()); }
+};
+
+// Keeps requests until told to answer them: the test decides when the reply comes.
+struct Release {};
+struct Holder : troupe::actor<Holder, square_request, Release> {
+  explicit Holder(std::atomic<int>* received) : received_(received) {}
+  void on(square_request r) {
+    held_.push_back(std::move(r));
+    received_->fetch_add(1);
+  }
+  void on(Release) {
+    for (auto& r : held_) r.reply(long{r.value()} * r.value());
+    held_.clear();
+  }
+  std::atomic<int>* received_;
+  std::vector<square_request> held_;
 };
 
 struct Seq {
@@ -135,6 +155,109 @@ struct CoroSelfAsker : troupe::coro_actor<CoroSelfAsker, square_request> {
   log_type* log_;
 };
 
+// Awaits a reply from `h` (a Holder) that comes only when the test says. With carry_on, it
+// catches the actor_exit a close() during that await causes, tries to await one more reply
+// (actor_exit at once: the close was taken already), then receives what was sent before the
+// close; without, it lets actor_exit end run().
+struct BlockingCloseAsker : troupe::blocking_actor<BlockingCloseAsker, Seq> {
+  BlockingCloseAsker(troupe::ref<square_request, Release> h, bool carry_on, log_type* log)
+      : h_(std::move(h)), carry_on_(carry_on), log_(log) {}
+  void run() {
+    try {
+      log_->push_back("reply " + std::to_string(await(troupe::ask(h_, 1))));
+    } catch (const troupe::actor_exit&) {
+      log_->push_back("exit during await");
+      if (!carry_on_) throw;
+    }
+    try {
+      log_->push_back("reply " + std::to_string(await(troupe::ask(h_, 2))));
+    } catch (const troupe::actor_exit&) {
+      log_->push_back("exit at once");
+    }
+    try {
+      for (;;) log_->push_back("seq " + std::to_string(recv().n));
+    } catch (const troupe::actor_exit&) {
+      log_->push_back("exit");
+    }
+  }
+  troupe::ref<square_request, Release> h_;
+  bool carry_on_;
+  log_type* log_;
+};
+
+struct CoroCloseAsker : troupe::coro_actor<CoroCloseAsker, Seq> {
+  CoroCloseAsker(troupe::ref<square_request, Release> h, bool carry_on, log_type* log)
+      : h_(std::move(h)), carry_on_(carry_on), log_(log) {}
+  task run() {
+    try {
+      const long v = co_await troupe::ask(h_, 1);
+      log_->push_back("reply " + std::to_string(v));
+    } catch (const troupe::actor_exit&) {
+      log_->push_back("exit during await");
+      if (!carry_on_) throw;
+    }
+    try {
+      const long v = co_await troupe::ask(h_, 2);
+      log_->push_back("reply " + std::to_string(v));
+    } catch (const troupe::actor_exit&) {
+      log_->push_back("exit at once");
+    }
+    try {
+      for (;;) {
+        const Seq s = co_await recv();
+        log_->push_back("seq " + std::to_string(s.n));
+      }
+    } catch (const troupe::actor_exit&) {
+      log_->push_back("exit");
+    }
+  }
+  troupe::ref<square_request, Release> h_;
+  bool carry_on_;
+  log_type* log_;
+};
+
+// Closes itself (so the sentinel is queued for certain), then awaits results that are
+// already ready: the values win over the close, which the next receive reports.
+struct BlockingReadyCloser : troupe::blocking_actor<BlockingReadyCloser, Seq> {
+  explicit BlockingReadyCloser(log_type* log) : log_(log) {}
+  void run() {
+    self().close();
+    troupe::promise<long> p;
+    p.set_value(5);
+    log_->push_back("value " + std::to_string(await(p.get_result())));
+    troupe::promise<long> q;  // the close is taken now, but nothing is left to wait for
+    q.set_value(6);
+    log_->push_back("value " + std::to_string(await(q.get_result())));
+    try {
+      (void)recv();
+    } catch (const troupe::actor_exit&) {
+      log_->push_back("exit");
+    }
+  }
+  log_type* log_;
+};
+
+struct CoroReadyCloser : troupe::coro_actor<CoroReadyCloser, Seq> {
+  explicit CoroReadyCloser(log_type* log) : log_(log) {}
+  task run() {
+    self().close();
+    troupe::promise<long> p;
+    p.set_value(5);
+    const long v = co_await p.get_result();
+    log_->push_back("value " + std::to_string(v));
+    troupe::promise<long> q;  // the close is taken now, but nothing is left to wait for
+    q.set_value(6);
+    const long w = co_await q.get_result();
+    log_->push_back("value " + std::to_string(w));
+    try {
+      (void)co_await recv();
+    } catch (const troupe::actor_exit&) {
+      log_->push_back("exit");
+    }
+  }
+  log_type* log_;
+};
+
 // Awaits the reply to its own request (troupe::error: the await ends early), then receives
 // and answers that request, so that the reply comes while the actor still runs and waits in
 // its next receive: its turn takes the reply and drops it. Stops at the close.
@@ -176,13 +299,32 @@ struct CoroLateReply : troupe::coro_actor<CoroLateReply, square_request, Seq> {
   log_type* log_;
 };
 
+// Awaits a result that nobody completes while the runtime runs.
+struct BlockingForever : troupe::blocking_actor<BlockingForever, Seq> {
+  explicit BlockingForever(troupe::result<long> r) : r_(std::move(r)) {}
+  void run() { (void)await(std::move(r_)); }
+  troupe::result<long> r_;
+};
+
+struct CoroForever : troupe::coro_actor<CoroForever, Seq> {
+  explicit CoroForever(troupe::result<long> r) : r_(std::move(r)) {}
+  task run() { (void)co_await std::move(r_); }
+  troupe::result<long> r_;
+};
+
 struct blocking_kind {
   using self_asker = BlockingSelfAsker;
+  using close_asker = BlockingCloseAsker;
+  using ready_closer = BlockingReadyCloser;
   using late_reply = BlockingLateReply;
+  using forever = BlockingForever;
 };
 struct coroutine_kind {
   using self_asker = CoroSelfAsker;
+  using close_asker = CoroCloseAsker;
+  using ready_closer = CoroReadyCloser;
   using late_reply = CoroLateReply;
+  using forever = CoroForever;
 };
 
 struct kind_names {
@@ -303,6 +445,86 @@ TEST(AwaitEventActor, AnEventActorAskingItselfGetsTheReplyInItsContinuation) {
                    [&] { v = out.get_future().get(); });
     EXPECT_EQ(v, 81);
     shutdown_and_expect_accounting(rt);
+  }
+}
+
+// ---- a close() while awaiting ---------------------------------------------------------------
+
+TYPED_TEST(Await, ACloseWhileAwaitingEndsTheAwaitAndALaterReplyIsADeadLetter) {
+  for (unsigned w : worker_counts) {
+    SCOPED_TRACE(std::to_string(w) + " workers");
+    dead_letter_log dead;
+    troupe::runtime rt(dead.config(w));
+    std::atomic<int> received{0};
+    auto h = rt.spawn<Holder>(&received);
+    log_type log;
+    auto a = rt.spawn<typename TypeParam::close_asker>(h, false, &log);
+    wait_until("the holder getting the ask", [&] { return received.load() == 1; });
+    a.close();
+    returns_within("join() of an actor closed while it awaits", [&] { a.join(); });
+    EXPECT_EQ(log, log_type{"exit during await"});
+    h.send(Release{});  // the reply comes after the asker stopped
+    h.close();
+    returns_within("join() of the holder", [&] { h.join(); });
+    EXPECT_EQ(dead.count(typeid(troupe::result<long>)), 1u);
+    shutdown_and_expect_accounting(rt);
+    EXPECT_EQ(rt.stats().dead_lettered, 1u);
+  }
+}
+
+TYPED_TEST(Await, AfterACloseEndedTheAwaitLaterAwaitsGiveUpAndEarlierMessagesAreReceived) {
+  for (unsigned w : worker_counts) {
+    SCOPED_TRACE(std::to_string(w) + " workers");
+    dead_letter_log dead;
+    troupe::runtime rt(dead.config(w));
+    std::atomic<int> received{0};
+    auto h = rt.spawn<Holder>(&received);
+    log_type log;
+    auto a = rt.spawn<typename TypeParam::close_asker>(h, true, &log);
+    wait_until("the holder getting the ask", [&] { return received.load() == 1; });
+    for (int i = 0; i < 3; ++i) a.send(Seq{i});
+    a.close();
+    a.send(Seq{99});  // behind the close: a dead letter
+    returns_within("join() of an actor closed while it awaits", [&] { a.join(); });
+    EXPECT_EQ(log,
+              (log_type{"exit during await", "exit at once", "seq 0", "seq 1", "seq 2", "exit"}));
+    // Both requests reached the holder (the second before the asker stopped, so before this
+    // Release). The first reply is a dead letter; the second had no one waiting at all (its
+    // await gave up before it attached to the result), so it is not a message to anyone.
+    h.send(Release{});
+    h.close();
+    returns_within("join() of the holder", [&] { h.join(); });
+    EXPECT_EQ(received.load(), 2);
+    EXPECT_EQ(dead.count(typeid(troupe::result<long>)), 1u);
+    shutdown_and_expect_accounting(rt);
+    EXPECT_EQ(rt.stats().dead_lettered, 2u);  // Seq{99} and the first reply
+  }
+}
+
+TYPED_TEST(Await, AResultAlreadyReadyWhenTheCloseArrivesStillReturnsItsValue) {
+  for (unsigned w : worker_counts) {
+    SCOPED_TRACE(std::to_string(w) + " workers");
+    troupe::runtime rt(with_workers(w));
+    log_type log;
+    auto a = rt.spawn<typename TypeParam::ready_closer>(&log);
+    returns_within("join() of an actor that closed itself", [&] { a.join(); });
+    EXPECT_EQ(log, (log_type{"value 5", "value 6", "exit"}));
+    shutdown_and_expect_accounting(rt);
+  }
+}
+
+TYPED_TEST(Await, ShutdownReturnsWhileAnActorAwaitsAResultNobodyCompletes) {
+  for (unsigned w : worker_counts) {
+    SCOPED_TRACE(std::to_string(w) + " workers");
+    troupe::runtime rt(with_workers(w));
+    {
+      troupe::promise<long> never;
+      auto a = rt.spawn<typename TypeParam::forever>(never.get_result());
+      returns_within("shutdown() while an actor awaits", [&] { rt.shutdown(); });
+      EXPECT_TRUE(a.stopped());
+    }  // the promise breaks now: its delivery to the stopped actor is a dead letter
+    shutdown_and_expect_accounting(rt);
+    EXPECT_EQ(rt.stats().dead_lettered, 1u);
   }
 }
 
