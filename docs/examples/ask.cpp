@@ -62,32 +62,30 @@ struct SumOfSquares : troupe::actor<SumOfSquares, int> {
   long total_ = 0;
 };
 
-// A coroutine actor: asks inline; co_await suspends the coroutine, not the worker.
+// A coroutine actor: asks inline; co_await suspends the coroutine, not the worker. It does
+// one job and returns from run(), which stops it: a close() sent right behind the job could
+// arrive while it awaits a reply, and would end that await with troupe::actor_exit.
 struct Pythagoras : troupe::coro_actor<Pythagoras, std::pair<int, int>> {
   explicit Pythagoras(Squarer::handle sq) : sq_(std::move(sq)) {}
 
   task run() {
-    for (;;) {
-      const auto [a, b] = co_await recv();
-      const long a2 = co_await troupe::ask(sq_, a, 1s);
-      const long b2 = co_await troupe::ask(sq_, b, 1s);
-      std::printf("coroutine: %d^2 + %d^2 = %ld\n", a, b, a2 + b2);
-    }
+    const auto [a, b] = co_await recv();
+    const long a2 = co_await troupe::ask(sq_, a, 1s);
+    const long b2 = co_await troupe::ask(sq_, b, 1s);
+    std::printf("coroutine: %d^2 + %d^2 = %ld\n", a, b, a2 + b2);
   }
 
   Squarer::handle sq_;
 };
 
-// A blocking actor: await() parks the fiber, not the worker.
+// A blocking actor: await() parks the fiber, not the worker. One job, as above.
 struct Hypotenuse : troupe::blocking_actor<Hypotenuse, std::pair<int, int>> {
   explicit Hypotenuse(Squarer::handle sq) : sq_(std::move(sq)) {}
 
   void run() {
-    for (;;) {
-      const auto [a, b] = recv();
-      const long c2 = await(troupe::ask(sq_, a, 1s)) + await(troupe::ask(sq_, b, 1s));
-      std::printf("blocking: %d^2 + %d^2 = %ld\n", a, b, c2);
-    }
+    const auto [a, b] = recv();
+    const long c2 = await(troupe::ask(sq_, a, 1s)) + await(troupe::ask(sq_, b, 1s));
+    std::printf("blocking: %d^2 + %d^2 = %ld\n", a, b, c2);
   }
 
   Squarer::handle sq_;
@@ -124,13 +122,11 @@ int main() {
   // A coroutine actor with co_await.
   auto pythagoras = rt.spawn<Pythagoras>(sq);
   pythagoras.send(std::pair{3, 4});
-  pythagoras.close();
-  pythagoras.join();
+  pythagoras.join();  // run() returns after its job
 
   // A blocking actor with await().
   auto hypotenuse = rt.spawn<Hypotenuse>(sq);
   hypotenuse.send(std::pair{5, 12});
-  hypotenuse.close();
   hypotenuse.join();
 
   rt.shutdown();

@@ -37,6 +37,14 @@
 //     nobody waits for any more.
 // Without a timeout, a responder that keeps a request forever keeps the asker waiting.
 //
+// Asking yourself: an actor may ask() itself (through self()). An event actor's then()
+// continuation runs in a later turn, after the request was handled: that works. A
+// coroutine or blocking actor receives nothing while it awaits, so awaiting the reply to an
+// own request it has not received yet could never end: co_await and await() throw
+// troupe::error at once instead, with a timeout or without. Receive and answer the request
+// first. (An await in those actors also ends, with troupe::actor_exit, when a close()
+// reaches it: see coro_actor.hpp and blocking_actor.hpp.)
+//
 // Costs and accounting: the request is one ordinary message (one pooled mailbox node,
 // counted sent and handled or dead-lettered); the result's shared state, with the reply
 // value and the timer, is one pooled allocation; a timeout adds one entry in the target
@@ -56,8 +64,10 @@
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
+#include <variant>
 
 #include "troupe/detail/actor_base.hpp"
+#include "troupe/detail/message_node.hpp"
 #include "troupe/detail/node_pool.hpp"
 #include "troupe/detail/timer_task.hpp"
 #include "troupe/error.hpp"
@@ -122,7 +132,10 @@ inline constexpr const char* ask_timed_out_reason = "ask: no reply within the ti
 template <class Reply>
 class ask_state final : public result_state<Reply>, public timer_task {
  public:
-  ask_state() noexcept = default;
+  /// `receiver`: the actor the request goes to (an identity, see request_receiver()).
+  explicit ask_state(const actor_base* receiver) noexcept : receiver_(receiver) {}
+
+  const actor_base* request_receiver() const noexcept override { return receiver_; }
 
   static void* operator new(std::size_t n) { return pool_allocate(n); }
   static void operator delete(void* p, std::size_t n) noexcept { pool_release(p, n); }
@@ -178,6 +191,7 @@ class ask_state final : public result_state<Reply>, public timer_task {
   void discard() noexcept override { this->release(); }
 
   ask_timing timing_;
+  const actor_base* receiver_;  // compared only, never dereferenced
 };
 
 /// The request's end of an ask: one reference; destroying it unanswered drops the request.
@@ -197,6 +211,8 @@ class ask_link {
 
   bool empty() const noexcept { return s_ == nullptr; }
   bool expired() const noexcept { return s_ != nullptr && s_->ready(); }
+  /// The state this request answers (nullptr once answered): an identity, for comparing.
+  const result_state_base* state() const noexcept { return s_; }
   /// Gives up the reference to the caller (who completes and releases it).
   ask_state<Reply>* take(const char* operation);
 
@@ -218,6 +234,7 @@ ask_state<Reply>* ask_link<Reply>::take(const char* operation) {
 }
 
 struct ask_tag {};
+struct request_access;
 
 }  // namespace detail
 
@@ -283,6 +300,7 @@ class request {
       : link_(s), value_(std::forward<A>(v)) {}
 
  private:
+  friend struct detail::request_access;
   detail::ask_link<Reply> link_;  // first: if value_'s construction throws, it drops the ask
   Req value_;
 };
@@ -300,6 +318,64 @@ struct request_of<request<Q, R>> {
   using value_type = Q;
   using reply_type = R;
 };
+
+// ---- awaiting the reply inside the asking actor -------------------------------------------
+// A coroutine or blocking actor that awaits a result sets aside the messages that arrive
+// meanwhile; it receives none of them until the await ends. If the request of the awaited
+// result is queued in the awaiting actor itself — an ask() it sent to itself — the reply can
+// never come: the await fails with troupe::error instead (blocking_actor::await,
+// coro_actor's co_await). Each request set aside during the await is compared with the
+// awaited state (one pointer compare; nothing for an actor that handles no request). The
+// messages set aside before the await began are searched only if the ask's state names the
+// awaiting actor as the request's receiver (request_receiver()), so that only a self-ask
+// pays for that search.
+
+struct request_access {
+  template <class Q, class R>
+  static const result_state_base* state_of(const request<Q, R>& r) noexcept {
+    return r.link_.state();
+  }
+};
+
+/// True if `m` is a request, still unanswered, for the result whose state is `s`.
+template <class M>
+bool is_request_for(const M& m, const result_state_base* s) noexcept {
+  if constexpr (request_of<M>::value) {
+    return request_access::state_of(m) == s;
+  } else {
+    (void)m;
+    (void)s;
+    return false;
+  }
+}
+template <class... Msgs, std::size_t... I>
+bool variant_holds_request_for(const std::variant<Msgs...>& v, const result_state_base* s,
+                               std::index_sequence<I...>) noexcept {
+  return ((v.index() == I && is_request_for(*std::get_if<I>(&v), s)) || ...);
+}
+/// The same for an actor's payload (payload_of<Msgs...>: one message type, or a variant).
+/// Compiles to `false` for an actor that handles no request.
+template <class... Msgs>
+bool payload_is_request_for(const typename payload_of<Msgs...>::type& p,
+                            const result_state_base* s) noexcept {
+  if constexpr (sizeof...(Msgs) == 1) {
+    return is_request_for(p, s);
+  } else {
+    return variant_holds_request_for(p, s, std::index_sequence_for<Msgs...>{});
+  }
+}
+
+/// The state of `r` if it is an ask() to `self` that is not complete yet, else nullptr:
+/// `self` must not await it while the request is queued in its own mailbox or stash.
+template <class T>
+const result_state_base* unanswered_ask_to(const result<T>& r, const actor_base& self) noexcept {
+  const result_state_base* s = result_access::state_of(r);
+  if (s == nullptr || s->request_receiver() != &self || s->ready()) return nullptr;
+  return s;
+}
+
+/// Throws the troupe::error of an await that found its own request still queued.
+[[noreturn]] void throw_awaiting_own_request();
 
 template <class Arg, class M>
 constexpr bool request_exactly_for() {
@@ -370,7 +446,7 @@ auto ask_send(const ref<Msgs...>& target, Arg&& arg, const std::chrono::nanoseco
     -> result<typename request_of<Message>::reply_type> {
   using Reply = typename request_of<Message>::reply_type;
   actor_base* a = ref_access::actor_of(target, "ask");
-  auto* s = new ask_state<Reply>;  // one reference: the result's
+  auto* s = new ask_state<Reply>(a);  // one reference: the result's
   result<Reply> r = result_access::adopt<Reply>(s);
   s->add_ref();  // the request's
   Message m(ask_tag{}, s, std::forward<Arg>(arg));

@@ -25,7 +25,8 @@
 //   recv_if(pred)       selective: the first message for which pred(const message&) holds.
 //   recv_if_for(pred, timeout)  both.
 //   await(result)       the value of an ask() or submit() result, parking the fiber (not
-//                       the worker) until it is ready; messages arriving meanwhile wait.
+//                       the worker) until it is ready; messages arriving meanwhile wait
+//                       (see "Awaiting").
 // A selective receive leaves every message it skips queued, in order: later receives see
 // them first, in the order they arrived. Skipped messages are moved into a private queue
 // (one pooled allocation each), so a selective receive is the slower path; a plain recv()
@@ -36,15 +37,33 @@
 // that alignment (detail/message_node.hpp), and what recv() returns lives on the fiber's
 // stack, which the compiler aligns for over-aligned locals as on any stack.
 //
+// Awaiting: await(r) receives nothing while it waits — messages that arrive meanwhile are
+// set aside, in order, for later receives — and ends in one of three ways:
+//   * r is ready: await() returns its value or throws its exception;
+//   * the close sentinel arrives first: troupe::actor_exit, as for a selective receive that
+//     meets it (a result that is complete by then still wins). So does every later await()
+//     whose result is not complete yet, as every later receive throws: an actor that only
+//     awaits still stops, and shutdown() returns;
+//   * r is the reply to an ask() this actor sent to itself (through self()), and that
+//     request is still queued here, unreceived: troupe::error at once, with a timeout or
+//     without — the actor cannot receive its request while it awaits, so the reply would
+//     never come. Receive and answer the request first. (An own request that was received
+//     and passed on to another actor is awaited normally.)
+// A reply that comes after its await ended early is dropped: if the actor still runs, its
+// turn takes the reply and discards it (counted as handled); once it has stopped, the reply
+// is a dead letter (type troupe::result<T>). Either way sent == handled + dead_lettered.
+//
 // Stopping: a receive throws troupe::actor_exit at the close sentinel (the recipe's
 // ActorExit), and again at every later call — after handing out, first, any message that
 // arrived before the sentinel but was skipped by a selective receive or set aside during an
-// await(). A selective receive that reaches the sentinel without a match throws at once.
+// await(). A selective receive, or an await(), that reaches the sentinel throws at once.
 // The actor stops when run() ends: by returning,
 // or by letting actor_exit escape (both normal stops), or by another exception (a failure,
 // reported like an event actor's). Then on_stop() runs if defined, and every message still
 // queued — skipped ones included — becomes a dead letter. Do not swallow actor_exit and
-// loop forever: shutdown() waits for every actor to stop.
+// loop forever: shutdown() waits for every actor to stop. A close() sent right behind a
+// message may thus cut short the handling of that message if it awaits a result: to have
+// a job finished, wait for its outcome before closing, or let run() return after it.
 //
 // Stacks: pooled per size and reused, each with a guard page below it. The default is
 // 64 KiB of usable stack; pass fiber_options to the base to choose per actor:
@@ -64,12 +83,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
-#include <memory>
 #include <optional>
 #include <type_traits>
 #include <utility>
 #include <variant>
 
+#include "troupe/ask.hpp"
 #include "troupe/detail/actor_base.hpp"
 #include "troupe/detail/fiber_host.hpp"
 #include "troupe/detail/message_node.hpp"
@@ -137,30 +156,60 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   /// (troupe::ask_timeout, troupe::error, or what the task or responder failed with):
   ///   long sq = await(troupe::ask(squarer, 7, 100ms));
   /// Messages that arrive meanwhile stay queued, in order, for later receives (they move to
-  /// the stash so that the mailbox can go idle); a close() that arrives meanwhile surfaces
-  /// as actor_exit at the first receive after them. The result's delivery counts as one
+  /// the stash so that the mailbox can go idle). The result's delivery counts as one
   /// message (see result.hpp, "Continuations"). Only inside run().
+  /// Two things end the wait early (see "Awaiting" in the file comment):
+  ///   * the close sentinel, if it arrives (or has arrived) before r is ready: throws
+  ///     troupe::actor_exit;
+  ///   * r is the reply to an ask() this actor sent itself and has not received yet:
+  ///     throws troupe::error (at once, timeout or not) instead of waiting forever.
   template <class T>
   T await(result<T> r) {
-    // Shared with the continuation: if this wait ends by an exception (the fiber being
-    // destroyed), a late delivery still has somewhere to go.
-    auto box = std::make_shared<std::optional<result<T>>>();
-    std::move(r).then(*this, [box](result<T> ready) { box->emplace(std::move(ready)); });
-    while (!box->has_value()) {
+    // The close was taken already: like every receive after it, give up at once (unless
+    // there is nothing to wait for), so that an actor that only awaits still stops.
+    if (exiting_ && r.valid() && !r.ready()) throw actor_exit{};
+    // Our own request, still queued: we receive nothing while we wait, so no reply comes.
+    const detail::result_state_base* const own = detail::unanswered_ask_to(r, *this);
+    if (own != nullptr && stash_holds_request(own)) detail::throw_awaiting_own_request();
+    const detail::result_state_base* const awaited = detail::result_access::state_of(r);
+    std::optional<result<T>> ready;
+    // The delivery is served by the turn, while the fiber is parked here. It fills `ready`
+    // only for the await in progress (awaited_ names its state); one for an await that has
+    // ended early (by an exception) comes after `ready` is gone and is dropped.
+    std::move(r).then(*this, [this, &ready](result<T> x) {
+      if (awaited_ == detail::result_access::state_of(x)) ready.emplace(std::move(x));
+    });
+    awaited_ = awaited;
+    struct end_await {
+      blocking_actor* self;
+      ~end_await() { self->awaited_ = nullptr; }
+    } guard{this};
+    while (!ready) {
       if (budget_left_ == 0) {
         wait_ = wait_reason::yield;
         detail::fiber_host::suspend();
         continue;
       }
-      if (!this->set_aside_next(stash_, exiting_)) {
+      const set_aside got = this->set_aside_next(stash_, exiting_);
+      if (got == set_aside::nothing) {
         // The delivery comes through the side channel, served by the turn.
         wait_ = wait_reason::message;
         detail::fiber_host::suspend();
         continue;
       }
       --budget_left_;
+      // The close came first. `awaited` is alive: the continuation holds it until served,
+      // and it has not been (ready is empty). If it is complete already, its delivery is
+      // on its way: take it, and let the next receive report the close.
+      if (got == set_aside::closed && !awaited->ready()) throw actor_exit{};
+      // A message set aside that is the request of the awaited result itself can never be
+      // answered while we wait.
+      if (got == set_aside::stashed &&
+          detail::payload_is_request_for<Msgs...>(stash_.newest()->payload(), awaited)) {
+        detail::throw_awaiting_own_request();
+      }
     }
-    return (**box).get();
+    return ready->get();
   }
 
   /// recv_if() with a timeout: std::nullopt once `timeout` has passed with no match.
@@ -174,6 +223,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
 
  private:
   using typename base::node_type;
+  using typename base::set_aside;
   using time_point = detail::timer_clock::time_point;
 
   // A type-erased reference to a selective receive's test.
@@ -250,6 +300,12 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
       if (m != nullptr && !test_or_stash(*m, node)) continue;
       return hand_over(node, false);
     }
+  }
+
+  // True if the stash holds the (unanswered) request whose result state is `s`.
+  bool stash_holds_request(const detail::result_state_base* s) const noexcept {
+    return stash_.any_of(
+        [s](const message& m) { return detail::payload_is_request_for<Msgs...>(m, s); });
   }
 
   // Runs the selective test on a popped node; if it fails (or throws), moves the message to
@@ -389,6 +445,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   // Consumer only: the worker running the turn, and the fiber it resumes.
   detail::fiber_host fiber_;
   detail::message_stash<node_type> stash_;  // skipped, or arrived while awaiting a result
+  const detail::result_state_base* awaited_ = nullptr;  // the state await() waits for, if any
   std::uint64_t* handled_ = nullptr;
   std::uint64_t generation_ = 0;  // of the latest armed timeout
   detail::timer_id timer_ = 0;

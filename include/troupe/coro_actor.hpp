@@ -23,8 +23,9 @@
 // worker. With several message types, recv() returns a std::variant<Msgs...>.
 //
 // Stopping: recv() throws troupe::actor_exit at the close sentinel (and at every later
-// call). The actor stops when run() finishes — by returning, by letting actor_exit escape
-// (both normal stops), or by another exception (a failure, reported like an event
+// call), and so does a co_await on a result that the close reaches first (see "Awaiting
+// results"). The actor stops when run() finishes — by returning, by letting actor_exit
+// escape (both normal stops), or by another exception (a failure, reported like an event
 // actor's). Then on_stop() runs if defined, and whatever is still queued becomes dead
 // letters. Do not swallow actor_exit and loop on recv() forever: shutdown() waits for
 // every actor to stop.
@@ -41,9 +42,23 @@
 // (through the side channel, see result.hpp "Continuations"; it counts as one message).
 // Messages that arrive meanwhile stay queued in order for later recv() calls: the actor
 // moves them into a private queue (one pooled allocation each) so that its mailbox can go
-// idle, and recv() takes from that queue first. A close() that arrives meanwhile surfaces
-// as actor_exit at the recv() after those messages. Only run() itself may co_await a
-// result; nested coroutines are not supported.
+// idle, and recv() takes from that queue first. Only run() itself may co_await a result;
+// nested coroutines are not supported. Two things end the wait early:
+//   * the close sentinel, if it arrives before the result is complete: the co_await throws
+//     troupe::actor_exit (the messages that came before the close are still received by
+//     later recv() calls, then recv() throws again). So does every later co_await on a
+//     result that is not complete yet, as every later recv() throws: an actor that only
+//     awaits still stops, and shutdown() returns. A close() sent right behind a message may
+//     thus cut short its handling: to have a job finished, wait for its outcome first;
+//   * the result is the reply to an ask() this actor sent to itself (through self()) whose
+//     request is still queued here, unreceived: troupe::error at once, with a timeout or
+//     without — the actor cannot receive its request while it awaits, so the reply would
+//     never come. Receive and answer the request first. (An own request that was received
+//     and passed on to another actor is awaited normally.)
+// A reply that comes after its co_await ended early is dropped: if the actor still runs,
+// its turn takes the reply and discards it (counted as handled); once it has stopped, the
+// reply is a dead letter (type troupe::result<T>). Either way sent == handled +
+// dead_lettered.
 //
 // Alignment: every message reaches run() aligned for its type, however over-aligned (an
 // alignas(64) struct, a SIMD vector, a std::variant holding one), as in event and blocking
@@ -79,6 +94,7 @@
 #include <utility>
 
 #include "troupe/actor.hpp"
+#include "troupe/ask.hpp"
 #include "troupe/detail/actor_base.hpp"
 #include "troupe/detail/message_node.hpp"
 #include "troupe/detail/message_stash.hpp"
@@ -142,6 +158,15 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
               "coro_actor: co_await on a result is only supported in the actor's run() "
               "itself, not in a nested coroutine");
         }
+        // The close was taken already: like every recv() after it, give up at once (unless
+        // there is nothing to wait for), so that an actor that only awaits still stops.
+        if (actor->exiting_ && r.valid() && !r.ready()) throw actor_exit{};
+        // Our own request, still queued: we receive nothing while we wait, so no reply
+        // comes. (If it is still in the mailbox, run_turn() finds it while awaiting.)
+        const detail::result_state_base* own = detail::unanswered_ask_to(r, *actor);
+        if (own != nullptr && actor->stash_holds_request(own)) {
+          detail::throw_awaiting_own_request();
+        }
         return result_awaiter<T>{actor, std::move(r)};
       }
       template <class T>
@@ -181,6 +206,7 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
 
  private:
   using typename base::node_type;
+  using typename base::set_aside;
 
   // The alignment run()'s frame is allocated with. A function, not a constant: it reads
   // Derived, which is complete only where the frame is allocated.
@@ -195,7 +221,14 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
   enum class wait_reason : unsigned char {
     message,     // in recv(): resume with the next message
     reply,       // in co_await on a result: not ready yet
-    reply_ready  // in co_await on a result: ready, resume
+    reply_ready  // in co_await on a result: ready, or ended early (end_await()): resume
+  };
+
+  // How a co_await on a result ended, if not by the result (consumer only).
+  enum class await_end : unsigned char {
+    none,        // by the result
+    closed,      // the close sentinel came first: actor_exit
+    own_request  // the result's request was our own, still queued: troupe::error
   };
 
   struct recv_awaiter {
@@ -216,14 +249,30 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
     // worker (a result handed to a continuation is ready by construction).
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<>) {  // back to run_turn()
-      // If r is ready already, then() posts at once; the turn serves it next.
-      std::move(r).then(*self, [this](result<T> ready) {
+      const detail::result_state_base* const s = detail::result_access::state_of(r);
+      // If r is ready already, then() posts at once; the turn serves it next. The delivery
+      // is for this await only while awaited_ names its state: one that comes after the
+      // await ended early (end_await()) is dropped without touching *this, which is gone.
+      std::move(r).then(*self, [actor = self, this](result<T> ready) {
+        if (actor->awaited_ != detail::result_access::state_of(ready)) return;
         r = std::move(ready);
-        self->wait_ = wait_reason::reply_ready;
+        actor->wait_ = wait_reason::reply_ready;
       });
+      self->awaited_ = s;
       self->wait_ = wait_reason::reply;
     }
-    T await_resume() { return r.get(); }
+    T await_resume() {
+      self->awaited_ = nullptr;
+      switch (std::exchange(self->await_end_, await_end::none)) {
+        case await_end::closed:
+          throw actor_exit{};
+        case await_end::own_request:
+          detail::throw_awaiting_own_request();
+        case await_end::none:
+          break;
+      }
+      return r.get();
+    }
   };
 
   // Consumer only. Takes the next message into current_ — from the stash first, then the
@@ -272,17 +321,45 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
 
   enum class stashed : unsigned char { one, none, failed };
 
-  // Consumer only, while awaiting: moves the next message (if any) to the stash.
+  // Consumer only, while awaiting: moves the next message (if any) to the stash, and ends
+  // the await early if that was the close sentinel (before the result is ready) or our own
+  // request (see "Awaiting results").
   stashed stash_next() noexcept {
+    set_aside got = set_aside::nothing;
     try {
-      if (!this->set_aside_next(stash_, exiting_)) return stashed::none;
+      got = this->set_aside_next(stash_, exiting_);
     } catch (...) {  // out of memory: the message was dead-lettered
       --budget_left_;
       stash_error_ = std::current_exception();
       return stashed::failed;
     }
+    if (got == set_aside::nothing) return stashed::none;
     --budget_left_;
+    // awaited_ is alive: the continuation holds it until served, and it has not been (we
+    // are still awaiting). If it is complete already, its delivery is on its way: take it,
+    // and let the next recv() report the close. A message set aside that is the request
+    // of the awaited result itself can never be answered while we wait.
+    if (got == set_aside::closed && !awaited_->ready()) {
+      end_await(await_end::closed);
+    } else if (got == set_aside::stashed &&
+               detail::payload_is_request_for<Msgs...>(stash_.newest()->payload(), awaited_)) {
+      end_await(await_end::own_request);
+    }
     return stashed::one;
+  }
+
+  // Consumer only: gives up the await in progress; the coroutine resumes and await_resume()
+  // throws. The result's delivery, whenever it comes, is dropped (see result_awaiter).
+  void end_await(await_end why) noexcept {
+    awaited_ = nullptr;
+    await_end_ = why;
+    wait_ = wait_reason::reply_ready;
+  }
+
+  // True if the stash holds the (unanswered) request whose result state is `s`.
+  bool stash_holds_request(const detail::result_state_base* s) const noexcept {
+    return stash_.any_of(
+        [s](const message& m) { return detail::payload_is_request_for<Msgs...>(m, s); });
   }
 
   detail::turn_result run_turn(unsigned budget, std::uint64_t& handled) noexcept final {
@@ -362,11 +439,13 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
   node_type* current_ = nullptr;            // taken by take_next(), not yet handed to run()
   detail::message_stash<node_type> stash_;  // arrived while awaiting a result
   std::exception_ptr stash_error_;          // stash_next() failed: stop with this
+  const detail::result_state_base* awaited_ = nullptr;  // the co_await in progress, if any
   std::uint64_t* handled_ = nullptr;
   unsigned budget_left_ = 0;
   wait_reason wait_ = wait_reason::message;
-  bool current_owned_ = false;  // current_ came from the stash (ours to free)
-  bool exiting_ = false;        // the close sentinel was taken
+  await_end await_end_ = await_end::none;  // set by end_await(), read by await_resume()
+  bool current_owned_ = false;             // current_ came from the stash (ours to free)
+  bool exiting_ = false;                   // the close sentinel was taken
 };
 
 }  // namespace troupe

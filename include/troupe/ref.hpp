@@ -63,7 +63,9 @@ class ref {
   }
 
   /// Posts the close sentinel: the actor handles everything sent before it, runs its
-  /// on_stop() and stops. Idempotent.
+  /// on_stop() and stops. Idempotent. A coroutine or blocking actor that is awaiting a
+  /// result when the sentinel arrives stops waiting (troupe::actor_exit): see
+  /// coro_actor.hpp and blocking_actor.hpp.
   void close() const { get("close")->close(); }
 
   /// Waits until the actor has stopped and finished stopping: on_stop() has run, a failure

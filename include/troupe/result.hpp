@@ -153,6 +153,11 @@ class result_state_base {
     if ((word_.fetch_or(continued, memory_order_acq_rel) & done_mask) != 0) c->complete(c);
   }
 
+  /// For the state of an ask(): the actor its request was sent to; nullptr for any other
+  /// result. An identity only, compared and never dereferenced (the actor may be gone): it
+  /// lets an actor that awaits this result tell that it asked itself (see ask.hpp).
+  virtual const actor_base* request_receiver() const noexcept { return nullptr; }
+
   // ---- producer side (the one holder of the promise or task) ----------------------------
   /// Several producers: true for exactly one caller, which must then complete the state
   /// (set_value, complete_with_exception or abandon); the others must not touch it.
@@ -266,6 +271,11 @@ struct result_access {
   template <class T>
   static result<T> adopt(result_state<T>* s) noexcept {
     return result<T>(s);
+  }
+  /// The state `r` holds (nullptr if r is empty); `r` keeps its reference.
+  template <class T>
+  static result_state<T>* state_of(const result<T>& r) noexcept {
+    return r.s_;
   }
 };
 

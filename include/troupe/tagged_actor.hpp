@@ -40,8 +40,12 @@
 // troupe::error from the actor's handler, naming the actor type, the tag, and the expected
 // and actual payload types. Like any exception escaping a handler this stops the actor as a
 // failure: runtime_config::on_failure is called with it (default: one line on stderr), and
-// the messages still queued or sent later become dead letters. Catch nothing here; validate
-// tags before sending if the source is untrusted, or check handles_tag() in the sender.
+// the messages still queued or sent later become dead letters. The actor cannot catch it
+// (tagged_actor::on throws it), so if tags come from an untrusted source, validate them
+// before sending. The sender holds only a ref, which cannot call the actor's members, so
+// keep the tags where both sides see them — e.g. one list of tag names that the
+// constructor registers from and the sender checks against. handles_tag() is for the
+// actor's own code (e.g. a handler that registers a tag once).
 //
 // Registration: call on_tag() in the constructor, or later from the actor's own handlers
 // (never from another thread). Registering a tag twice throws troupe::error. Do not declare
@@ -155,7 +159,8 @@ class tagged_actor : public actor<Derived, tagged> {
     it->second->call(static_cast<Derived&>(*this), m.tag, m.payload);
   }
 
-  /// True if a handler is registered for `tag`.
+  /// True if a handler is registered for `tag`. For the actor's own code: a sender holds a
+  /// ref, which cannot call it (see "Failures" in the file comment).
   bool handles_tag(const std::string& tag) const { return handlers_.count(tag) != 0; }
 
  protected:

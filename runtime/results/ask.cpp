@@ -1,5 +1,6 @@
 // runtime/results/ask.cpp — the non-template parts of troupe::ask (include/troupe/ask.hpp):
-// arming and cancelling an ask's timer, counting a reply that came too late, and the errors.
+// arming and cancelling an ask's timer, counting a reply that came too late, and the errors
+// (including the one of an actor awaiting the reply to its own unreceived request).
 #include "troupe/ask.hpp"
 
 #include <chrono>
@@ -78,6 +79,15 @@ void throw_request_answered(const char* operation) {
   throw error(std::string("request::") + operation +
               "(): the request was already answered (answer each request once, with reply() "
               "or fail()), or it was moved from");
+}
+
+void throw_awaiting_own_request() {
+  throw error(
+      "await: the awaited result is the reply to a request that is still queued, unreceived, "
+      "in this actor's own mailbox (an ask() the actor sent to itself, through self()): the "
+      "actor receives nothing while it awaits, so the reply would never come. Receive and "
+      "answer the request first (then await the result), or ask another actor; an event "
+      "actor may use then(), which runs after the request is handled.");
 }
 
 }  // namespace detail

@@ -176,7 +176,8 @@ struct EventAsker : troupe::actor<EventAsker, Burst> {
 };
 
 struct CoroAsker : troupe::coro_actor<CoroAsker, Burst> {
-  CoroAsker(std::vector<responder_ref> to, Tally* tally) : to_(std::move(to)), tally_(tally) {}
+  CoroAsker(std::vector<responder_ref> to, Tally* tally, std::atomic<int>* answered)
+      : to_(std::move(to)), tally_(tally), answered_(answered) {}
   task run() {
     for (;;) {
       const Burst b = co_await recv();
@@ -195,11 +196,13 @@ struct CoroAsker : troupe::coro_actor<CoroAsker, Burst> {
         } else {
           tally_->record_value(id, v);
         }
+        answered_->fetch_add(1, std::memory_order_relaxed);
       }
     }
   }
   std::vector<responder_ref> to_;
   Tally* tally_;
+  std::atomic<int>* answered_;
 };
 
 TEST(AskStress, EveryAskCompletesExactlyOnceWhateverWinsTheRace) {
@@ -223,8 +226,9 @@ TEST(AskStress, EveryAskCompletesExactlyOnceWhateverWinsTheRace) {
     event_askers.push_back(rt.spawn<EventAsker>(responders, &tally));
   }
   std::vector<CoroAsker::handle> coro_askers;
+  std::atomic<int> coro_answered{0};
   for (int i = 0; i < kCoroAskers; ++i) {
-    coro_askers.push_back(rt.spawn<CoroAsker>(responders, &tally));
+    coro_askers.push_back(rt.spawn<CoroAsker>(responders, &tally, &coro_answered));
   }
   // Bursts of 1..50 asks each; every event asker's last message is its close, sent right
   // behind its bursts for half of them (closed with continuations still pending).
@@ -269,6 +273,13 @@ TEST(AskStress, EveryAskCompletesExactlyOnceWhateverWinsTheRace) {
   next_id += kOutsideThreads * kOutsideAsks;
   ASSERT_EQ(next_id, kTotal);
 
+  // A coroutine asker stops making asks when a close ends its co_await (then the rest of
+  // its bursts are never asked), so shutdown waits until each has asked everything. Every
+  // coroutine ask completes soon: held requests always have a timeout.
+  troupe::test::wait_until("the coroutine askers' asks to complete", [&] {
+    // relaxed: a progress count only; the tally is read after shutdown, which orders it.
+    return coro_answered.load(std::memory_order_relaxed) == kCoroAskers * kCoroAsks;
+  });
   // Everything settles by shutdown: held requests are answered or dropped at the latest
   // when their responder stops, and a continuation to a stopped asker is a dead letter.
   troupe::test::shutdown_and_expect_accounting(rt);

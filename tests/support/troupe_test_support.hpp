@@ -3,10 +3,16 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
+#include <future>
 #include <random>
 #include <string>
+#include <thread>
+#include <utility>
 
 #include "troupe/troupe.hpp"
 
@@ -29,6 +35,52 @@ inline void shutdown_and_expect_accounting(runtime& rt) {
       << "accounting identity broken: sent=" << s.sent << " handled=" << s.handled
       << " dead_lettered=" << s.dead_lettered;
   EXPECT_EQ(s.spawned, s.stopped) << "every spawned actor must have stopped after shutdown";
+}
+
+/// Fails the current test because `what` did not happen within `limit`, then ends the
+/// process: a hung runtime cannot be torn down (its destructor would wait for it too), and a
+/// test that fails says more than one that hangs until ctest's timeout.
+[[noreturn]] inline void watchdog_expired(const std::string& what, std::chrono::seconds limit) {
+  ADD_FAILURE() << "watchdog: still waiting after " << limit.count() << " s for " << what
+                << " (a deadlock?)";
+  std::fflush(stdout);
+  std::fprintf(stderr, "watchdog: still waiting after %lld s for %s; ending the test process\n",
+               static_cast<long long>(limit.count()), what.c_str());
+  std::_Exit(1);
+}
+
+/// Runs `fn` — a call that never returns if the runtime deadlocks, such as join() or
+/// shutdown() — on a thread of its own and waits at most `limit` for it (wide on purpose: the
+/// machine may be loaded; a watchdog, not a timing assertion). If it has not returned by then,
+/// watchdog_expired(what). An exception from `fn` is rethrown here.
+template <class Fn>
+void returns_within(const std::string& what, Fn&& fn,
+                    std::chrono::seconds limit = std::chrono::seconds(60)) {
+  std::promise<void> done;
+  std::future<void> finished = done.get_future();
+  std::thread runner([&fn, &done] {
+    try {
+      std::forward<Fn>(fn)();
+      done.set_value();
+    } catch (...) {
+      done.set_exception(std::current_exception());
+    }
+  });
+  if (finished.wait_for(limit) != std::future_status::ready) watchdog_expired(what, limit);
+  runner.join();
+  finished.get();
+}
+
+/// Polls `done` until it returns true; if it still has not after `limit`,
+/// watchdog_expired(what).
+template <class Pred>
+void wait_until(const std::string& what, Pred&& done,
+                std::chrono::seconds limit = std::chrono::seconds(60)) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > give_up) watchdog_expired(what, limit);
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
 }
 
 /// The base seed of a randomized test: TROUPE_TEST_SEED if set (to replay a failure), else

@@ -377,10 +377,12 @@ struct Seq {
   int n;
 };
 
+// Asks on each Go and logs the outcome (then counts it in `answered`), and each Seq; logs
+// "exit" at the close.
 struct CoroAsker : troupe::coro_actor<CoroAsker, Go, Seq> {
   CoroAsker(troupe::ref<square_request, Release> target, std::chrono::milliseconds timeout,
-            std::vector<std::string>* log)
-      : target_(std::move(target)), timeout_(timeout), log_(log) {}
+            std::vector<std::string>* log, std::atomic<int>* answered)
+      : target_(std::move(target)), timeout_(timeout), log_(log), answered_(answered) {}
 
   task run() {
     try {
@@ -393,6 +395,7 @@ struct CoroAsker : troupe::coro_actor<CoroAsker, Go, Seq> {
           } catch (const troupe::ask_timeout&) {
             log_->push_back("timeout");
           }
+          answered_->fetch_add(1);
         } else {
           log_->push_back("seq " + std::to_string(std::get<Seq>(m).n));
         }
@@ -405,13 +408,14 @@ struct CoroAsker : troupe::coro_actor<CoroAsker, Go, Seq> {
   troupe::ref<square_request, Release> target_;
   std::chrono::milliseconds timeout_;
   std::vector<std::string>* log_;
+  std::atomic<int>* answered_;
 };
 
 // The same conversation as a blocking actor: await() parks the fiber, not the worker.
 struct BlockingAsker : troupe::blocking_actor<BlockingAsker, Go, Seq> {
   BlockingAsker(troupe::ref<square_request, Release> target, std::chrono::milliseconds timeout,
-                std::vector<std::string>* log)
-      : target_(std::move(target)), timeout_(timeout), log_(log) {}
+                std::vector<std::string>* log, std::atomic<int>* answered)
+      : target_(std::move(target)), timeout_(timeout), log_(log), answered_(answered) {}
 
   void run() {
     try {
@@ -424,6 +428,7 @@ struct BlockingAsker : troupe::blocking_actor<BlockingAsker, Go, Seq> {
           } catch (const troupe::ask_timeout&) {
             log_->push_back("timeout");
           }
+          answered_->fetch_add(1);
         } else {
           log_->push_back("seq " + std::to_string(std::get<Seq>(m).n));
         }
@@ -436,23 +441,26 @@ struct BlockingAsker : troupe::blocking_actor<BlockingAsker, Go, Seq> {
   troupe::ref<square_request, Release> target_;
   std::chrono::milliseconds timeout_;
   std::vector<std::string>* log_;
+  std::atomic<int>* answered_;
 };
 
 // For a coroutine or blocking asker: awaiting a reply leaves the worker free and the actor
-// idle, and the messages that arrive meanwhile are received afterwards, in order.
+// idle, and the messages that arrive meanwhile are received afterwards, in order. (The close
+// comes once the asker awaits nothing: one that arrives during an await ends it, see
+// await_test.cpp.)
 template <class Asker>
 void awaits_idly_with_messages_kept_in_order(unsigned workers) {
   troupe::runtime rt(with_workers(workers));
   std::atomic<int> received{0};
   auto h = rt.spawn<Holder>(&received);
   std::vector<std::string> log;  // written by the actor, read after join()
-  auto c = rt.spawn<Asker>(h, 60s, &log);
+  std::atomic<int> answered{0};
+  auto c = rt.spawn<Asker>(h, 60s, &log, &answered);
   c.send(Go{4});
-  // The asker awaits the holder; these queue up behind the Go, the close too.
+  // The asker awaits the holder; these queue up behind the Go.
   constexpr int kQueued = 300;
   for (int i = 0; i < kQueued; ++i) c.send(Seq{i});
   c.send(Go{5});
-  c.close();
   ASSERT_TRUE(eventually([&] { return received.load() == 1; }));
   // While the actor awaits, it goes idle and the workers sleep: an actor that spun on its
   // queued messages would burn a worker's CPU until the reply. A CPU-time measure over an
@@ -464,6 +472,8 @@ void awaits_idly_with_messages_kept_in_order(unsigned workers) {
   h.send(Release{});
   ASSERT_TRUE(eventually([&] { return received.load() == 2; }));  // the second Go's ask
   h.send(Release{});
+  ASSERT_TRUE(eventually([&] { return answered.load() == 2; }));
+  c.close();
   c.join();
   ASSERT_EQ(log.size(), static_cast<std::size_t>(kQueued + 3));
   EXPECT_EQ(log.front(), "reply 16");
@@ -475,16 +485,19 @@ void awaits_idly_with_messages_kept_in_order(unsigned workers) {
   shutdown_and_expect_accounting(rt);
 }
 
-// For a coroutine or blocking asker: a timeout surfaces as ask_timeout, messages sent before
-// the close are still received after it, and those behind the close are dead letters.
+// For a coroutine or blocking asker: a timeout surfaces as ask_timeout, the messages that
+// arrived during the await are received after it, and those behind the close are dead
+// letters.
 template <class Asker>
 void gets_ask_timeout_and_dead_letters_behind_the_close(unsigned workers) {
   troupe::runtime rt(with_workers(workers));
   auto h = rt.spawn<Holder>();  // never released: the ask times out
   std::vector<std::string> log;
-  auto c = rt.spawn<Asker>(h, 20ms, &log);
+  std::atomic<int> answered{0};
+  auto c = rt.spawn<Asker>(h, 20ms, &log, &answered);
   c.send(Go{2});
   for (int i = 0; i < 5; ++i) c.send(Seq{i});
+  ASSERT_TRUE(eventually([&] { return answered.load() == 1; }));  // the timeout, not a close
   c.close();
   for (int i = 5; i < 8; ++i) c.send(Seq{i});  // behind the close: never received
   c.join();

@@ -41,6 +41,18 @@ class message_stash {
 
   bool empty() const noexcept { return head_ == nullptr; }
 
+  /// The message pushed last (still queued), or nullptr if empty.
+  Node* newest() const noexcept { return tail_; }
+
+  /// True if some queued message's payload satisfies `pred`. Oldest first; O(size).
+  template <class Pred>
+  bool any_of(Pred&& pred) const {
+    for (Node* n = head_; n != nullptr; n = next(n)) {
+      if (pred(n->payload())) return true;
+    }
+    return false;
+  }
+
   /// Appends a copy of n's message (moved), then destroys n's payload; n itself is left
   /// alone. Throws what allocating the copy throws, with n's payload intact.
   void push_moved(Node* n) {

@@ -60,23 +60,32 @@ class typed_actor : public actor_base {
     }
   }
 
+  /// What set_aside_next() took from the mailbox.
+  enum class set_aside : unsigned char {
+    nothing,  ///< nothing was (fully) queued
+    stashed,  ///< a message, now the newest in the stash
+    closed,   ///< the close sentinel: `exiting` is now set
+    dropped,  ///< a message behind the sentinel, dead-lettered
+  };
+
   /// Consumer only, while the actor waits for something other than a message (a coroutine
   /// or blocking actor awaiting a result): sets the next queued message aside in `stash`,
   /// so that the mailbox can go idle. The close sentinel sets `exiting` instead; messages
-  /// behind it become dead letters, as for an event actor. Returns false if nothing was
-  /// (fully) queued. Throws as stash_moved().
-  bool set_aside_next(message_stash<node_type>& stash, bool& exiting) {
+  /// behind it become dead letters, as for an event actor. Throws as stash_moved().
+  set_aside set_aside_next(message_stash<node_type>& stash, bool& exiting) {
     auto [n, retired] = mailbox_.pop();
     free_retired(retired);
-    if (n == nullptr) return false;
+    if (n == nullptr) return set_aside::nothing;
     if (is_close_sentinel(n)) {
       exiting = true;  // receives throw once the stash is empty
-    } else if (exiting) {
-      dead_letter(n);
-    } else {
-      stash_moved(stash, static_cast<node_type*>(n));
+      return set_aside::closed;
     }
-    return true;
+    if (exiting) {
+      dead_letter(n);
+      return set_aside::dropped;
+    }
+    stash_moved(stash, static_cast<node_type*>(n));
+    return set_aside::stashed;
   }
 
  private:
