@@ -28,6 +28,10 @@
 // from ::operator new with its alignment instead of the 16-byte node pool
 // (detail/message_node.hpp): still one allocation per send.
 //
+// kill() (through a ref) stops the actor after the handler in progress, if any, without
+// handling what is queued: on_stop() runs, and the queued messages become dead letters
+// (reason killed).
+//
 // If an exception escapes on() (or on_start() or on_stop()), the actor stops: the runtime
 // reports a troupe::failure (see runtime_config::on_failure), runs on_stop() if it was not
 // the thrower, and every message still queued or sent later becomes a dead letter.
@@ -86,11 +90,16 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
         }
       }
     }
-    // Side notifications (ask() continuations) first: they may be what woke us.
+    // Side notifications (ask() continuations) first: they may be what woke us. A kill()
+    // signals too, so it is seen here, at the turn boundary, and costs nothing otherwise.
     if (this->mailbox_.signalled()) {
       if (auto e = this->serve_side()) return fail(std::move(e));
+      if (this->kill_requested()) return fail(nullptr);  // its queue becomes dead letters
     }
     for (unsigned i = 0; i < budget; ++i) {
+      // A kill() between two messages: the state word shares the mailbox's cache line,
+      // which the pop below touches anyway.
+      if (this->kill_requested()) return fail(nullptr);
       auto [n, retired] = this->mailbox_.pop();
       this->free_retired(retired);
       if (n == nullptr) {

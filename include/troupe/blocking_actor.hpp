@@ -53,6 +53,10 @@
 // turn takes the reply and discards it (counted as handled); once it has stopped, the reply
 // is a dead letter (type troupe::result<T>). Either way sent == handled + dead_lettered.
 //
+// Killing: after kill() (through a ref), the next receive or await() throws
+// troupe::actor_exit at once (a parked fiber is woken for it), messages set aside or not;
+// what is queued becomes dead letters (reason killed).
+//
 // Stopping: a receive throws troupe::actor_exit at the close sentinel (the recipe's
 // ActorExit), and again at every later call — after handing out, first, any message that
 // arrived before the sentinel but was skipped by a selective receive or set aside during an
@@ -185,6 +189,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
       ~end_await() { self->awaited_ = nullptr; }
     } guard{this};
     while (!ready) {
+      if (killed_) throw actor_exit{};  // kill() ends the wait, the result unused
       if (budget_left_ == 0) {
         wait_ = wait_reason::yield;
         detail::fiber_host::suspend();
@@ -263,6 +268,10 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   std::optional<message> take(const matcher* m, const time_point* deadline) {
     // Taken before the close sentinel (skipped by a selective receive, or stashed while
     // awaiting a result): still received, in order, before actor_exit.
+    // kill(): nothing more is received, stash or not. The state word shares the mailbox's
+    // cache line, which a receive touches anyway.
+    killed_ = killed_ || this->kill_requested();
+    if (killed_) throw actor_exit{};
     if (node_type* n = m == nullptr ? stash_.pop_front() : stash_.take_first(*m)) {
       return hand_over(n, true);
     }
@@ -289,6 +298,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
         }
         wait_ = wait_reason::message;
         detail::fiber_host::suspend();
+        if (killed_) throw actor_exit{};
         continue;
       }
       if (this->is_close_sentinel(n)) {
@@ -408,6 +418,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
     // a steady stream of messages cannot hold them back.
     if (this->mailbox_.signalled()) {
       if (auto e = this->serve_side()) return stop(std::move(e));
+      killed_ = killed_ || this->kill_requested();  // kill() signals: receives throw now
     }
     for (;;) {
       fiber_.resume();
@@ -453,6 +464,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   unsigned budget_left_ = 0;
   wait_reason wait_ = wait_reason::message;
   bool exiting_ = false;  // the close sentinel was taken
+  bool killed_ = false;   // kill() was seen: every receive and await throws actor_exit
   bool armed_ = false;    // a timeout is pending for generation_
   bool timed_out_ = false;
 };

@@ -22,6 +22,10 @@
 // but its frame is kept) and the worker moves on. A send resumes it, possibly on another
 // worker. With several message types, recv() returns a std::variant<Msgs...>.
 //
+// Killing: after kill() (through a ref), the next recv() or co_await on a result throws
+// troupe::actor_exit (a suspended coroutine is resumed for it); what is queued becomes dead
+// letters (reason killed).
+//
 // Stopping: recv() throws troupe::actor_exit at the close sentinel (and at every later
 // call), and so does a co_await on a result that the close reaches first (see "Awaiting
 // results"). The actor stops when run() finishes — by returning, by letting actor_exit
@@ -161,6 +165,7 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
         // The close was taken already: like every recv() after it, give up at once (unless
         // there is nothing to wait for), so that an actor that only awaits still stops.
         if (actor->exiting_ && r.valid() && !r.ready()) throw actor_exit{};
+        if (actor->killed_) throw actor_exit{};  // kill(): nothing more is awaited
         // Our own request, still queued: we receive nothing while we wait, so no reply
         // comes. (If it is still in the mailbox, run_turn() finds it while awaiting.)
         const detail::result_state_base* own = detail::unanswered_ask_to(r, *actor);
@@ -278,6 +283,8 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
   // Consumer only. Takes the next message into current_ — from the stash first, then the
   // mailbox — or notes the close sentinel (current_ stays null).
   bool take_next() noexcept {
+    killed_ = killed_ || this->kill_requested();  // the mailbox's cache line: no extra miss
+    if (killed_) return true;  // current_ stays null: hand_over() throws actor_exit
     if (!stash_.empty()) {
       if (budget_left_ == 0) return false;
       current_ = stash_.pop_front();
@@ -379,6 +386,10 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       // Side notifications first: a result the coroutine awaits, then() continuations.
       if (this->mailbox_.signalled()) {
         if (auto e = this->serve_side()) return stop(std::move(e));
+        if (!killed_ && this->kill_requested()) {  // kill() signals: stop receiving now
+          killed_ = true;
+          if (wait_ == wait_reason::reply) end_await(await_end::closed);
+        }
       }
       if (wait_ == wait_reason::reply_ready) {
         wait_ = wait_reason::message;  // until the coroutine suspends again
@@ -446,6 +457,7 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
   await_end await_end_ = await_end::none;  // set by end_await(), read by await_resume()
   bool current_owned_ = false;             // current_ came from the stash (ours to free)
   bool exiting_ = false;                   // the close sentinel was taken
+  bool killed_ = false;                    // kill() was seen: recv() and awaits throw
 };
 
 }  // namespace troupe

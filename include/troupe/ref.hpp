@@ -68,6 +68,13 @@ class ref {
   /// coro_actor.hpp and blocking_actor.hpp.
   void close() const { get("close")->close(); }
 
+  /// Stops the actor without draining: after the handler in progress (an event actor), or
+  /// at its next receive or await (coroutine and blocking actors: troupe::actor_exit, waking
+  /// one that waits). on_stop() runs; what is queued becomes dead letters (reason
+  /// dead_letter_reason::killed). Idempotent; a no-op on a stopped actor. A handler that
+  /// never returns cannot be stopped (C++ cannot preempt it).
+  void kill() const { get("kill")->kill(); }
+
   /// Waits until the actor has stopped and finished stopping: on_stop() has run, a failure
   /// has been reported to on_failure, and what was queued when it stopped has been
   /// dead-lettered. Throws troupe::error if called on a worker thread

@@ -26,10 +26,20 @@ struct runtime_stats {
   std::uint64_t parks = 0;          ///< times a worker went to sleep for lack of work
 };
 
+/// Why a message became a dead letter.
+enum class dead_letter_reason : unsigned char {
+  stopped,     ///< the receiver had stopped: its close() sentinel, or its run() returned
+  shutdown,    ///< the receiver was stopped by runtime::shutdown()
+  killed,      ///< the receiver was stopped by ref::kill(), its queue unhandled
+  failed,      ///< the receiver had stopped by an exception
+  late_reply,  ///< a reply to an ask() that had already timed out (receiver is 0)
+};
+
 /// Passed to the dead-letter callback, on whichever thread drained the message.
 struct dead_letter {
   actor_id receiver;                   ///< the stopped actor the message was sent to
   const std::type_info& message_type;  ///< the message's C++ type
+  dead_letter_reason reason = dead_letter_reason::stopped;
 };
 
 /// Passed to the failure callback when an exception escapes an actor's handler.

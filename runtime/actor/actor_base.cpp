@@ -263,7 +263,36 @@ void actor_base::dead_letter(mailbox_node* n) noexcept {
 }
 
 void actor_base::report_dead_letter(const std::type_info& type) const noexcept {
-  core()->report_dead_letter(id(), type);
+  // relaxed: the bits that name the reason were set before `stopped` (or by the thread
+  // that stopped the actor), and a dead letter is reported only for a stopped actor, by a
+  // thread that has seen `stopped`.
+  const std::uint32_t s = state_.load(memory_order_relaxed);
+  dead_letter_reason reason = dead_letter_reason::stopped;
+  if ((s & actor_state::failed) != 0) {
+    reason = dead_letter_reason::failed;
+  } else if ((s & actor_state::kill_requested) != 0) {
+    reason = dead_letter_reason::killed;
+  } else if ((s & actor_state::closed_by_shutdown) != 0) {
+    reason = dead_letter_reason::shutdown;
+  }
+  core()->report_dead_letter(id(), type, reason);
+}
+
+void actor_base::kill() noexcept {
+  // relaxed: the RMW alone elects the one caller that signals; signal()'s release CAS
+  // publishes the bit to the consumer, which reads it after clear_signal()'s acquire.
+  if ((state_.fetch_or(actor_state::kill_requested, memory_order_relaxed) &
+       (actor_state::kill_requested | actor_state::stopped)) != 0) {
+    return;
+  }
+  // The signal reaches the consumer at its next turn boundary (or wakes an idle actor).
+  if (mailbox_.signal()) became_runnable(current_worker_of(core()));
+}
+
+void actor_base::close_for_shutdown() noexcept {
+  // relaxed: read only for dead-letter reasons, after `stopped` (see report_dead_letter()).
+  state_.fetch_or(actor_state::closed_by_shutdown, memory_order_relaxed);
+  close();
 }
 
 void register_spawned(runtime_core* core, actor_base* a) { core->register_actor(a); }

@@ -124,7 +124,7 @@ bool actor_registry::close_shard(shard& s) {
     }
     if (pinned != nullptr) pinned->release();
     for (std::size_t i = 0; i < n; ++i) {
-      batch[i]->close();
+      batch[i]->close_for_shutdown();
       batch[i]->release();
     }
     posted += n;

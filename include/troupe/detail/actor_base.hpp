@@ -22,6 +22,13 @@
 //                 so stopping an actor nobody joins costs no syscall.
 //   started       set by the consumer before an event actor's on_start() runs, in its
 //                 first turn (only for actor types that define on_start()).
+//   kill_requested set by the first kill(), which then signals the mailbox. The consumer
+//                 checks it before each message (a relaxed load on the mailbox's cache
+//                 line), and for certain after clear_signal() at its next turn boundary;
+//                 then it stops without handling what is queued (coroutine and blocking
+//                 actors: actor_exit at their next receive or await).
+//   closed_by_shutdown set by shutdown's walk before it closes the actor. With `failed`
+//                 and `kill_requested` it names the reason given with a dead letter.
 //   bits 16..31   not a state: the process-wide id of the registry shard the actor was
 //                 added to, which also names its runtime (runtime/actor/shard_table.hpp);
 //                 stored once by the registry before the actor is published, never
@@ -137,6 +144,13 @@ class actor_base {
   void enqueue_chain(mailbox_node* first, mailbox_node* last, worker& w) noexcept;
   /// Posts the close sentinel behind everything already sent (idempotent, never allocates).
   void close() noexcept;
+  /// close(), marking the stop as shutdown's (the reason given with dead letters).
+  void close_for_shutdown() noexcept;
+  /// Stops the actor at its next turn boundary without handling what is queued (it becomes
+  /// dead letters); idempotent, no-op on a stopped actor.
+  void kill() noexcept;
+  /// kill() was called (a hint; the consumer reads it after clear_signal(), see kill()).
+  bool kill_requested() const noexcept;
   /// Schedules a fresh actor without a message, for actors whose body starts running at
   /// spawn (coroutine and blocking actors). No-op if a send already scheduled it.
   void start_now() noexcept;
@@ -242,6 +256,8 @@ inline constexpr std::uint32_t failed = 1u << 2;
 inline constexpr std::uint32_t join_waiting = 1u << 3;
 inline constexpr std::uint32_t terminated = 1u << 4;
 inline constexpr std::uint32_t started = 1u << 5;
+inline constexpr std::uint32_t kill_requested = 1u << 6;
+inline constexpr std::uint32_t closed_by_shutdown = 1u << 7;
 inline constexpr unsigned shard_shift = 16;  // the registry shard, see above
 inline constexpr unsigned max_shards = 1u << (32 - shard_shift);
 }  // namespace actor_state
@@ -258,6 +274,12 @@ inline bool actor_base::first_start() noexcept {
   if ((state_.load(memory_order_relaxed) & actor_state::started) != 0) return false;
   state_.fetch_or(actor_state::started, memory_order_relaxed);
   return true;
+}
+
+inline bool actor_base::kill_requested() const noexcept {
+  // relaxed: the consumer calls this after clear_signal()'s acquire, which synchronized
+  // with the signal() that kill() made after setting the bit.
+  return (state_.load(memory_order_relaxed) & actor_state::kill_requested) != 0;
 }
 
 inline bool actor_base::close_posted() const noexcept {
