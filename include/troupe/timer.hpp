@@ -144,10 +144,13 @@ class timer {
   timer() noexcept = default;
   timer(timer&& o) noexcept
       : node_(std::exchange(o.node_, nullptr)), core_(std::exchange(o.core_, nullptr)) {}
+  /// Drops (does not cancel) the timer this handle held, and takes `o`'s.
   timer& operator=(timer&& o) noexcept {
-    timer old(std::move(*this));  // dropped, not cancelled
-    node_ = std::exchange(o.node_, nullptr);
-    core_ = std::exchange(o.core_, nullptr);
+    if (this != &o) {
+      timer old(std::move(*this));
+      node_ = std::exchange(o.node_, nullptr);
+      core_ = std::exchange(o.core_, nullptr);
+    }
     return *this;
   }
   timer(const timer&) = delete;
@@ -192,8 +195,10 @@ class scoped_timer {
   scoped_timer(timer t) noexcept : t_(std::move(t)) {}  // NOLINT: implicit by design
   scoped_timer(scoped_timer&&) noexcept = default;
   scoped_timer& operator=(scoped_timer&& o) noexcept {
-    t_.cancel();
-    t_ = std::move(o.t_);
+    if (this != &o) {
+      t_.cancel();
+      t_ = std::move(o.t_);
+    }
     return *this;
   }
   ~scoped_timer() { t_.cancel(); }
