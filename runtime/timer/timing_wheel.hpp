@@ -35,6 +35,7 @@
 #include <bit>
 #include <cassert>
 #include <cstdint>
+#include <limits>
 #include <optional>
 
 #include "troupe/detail/timer_node.hpp"
@@ -50,6 +51,7 @@ class timing_wheel {
   static constexpr unsigned levels = 6;
   static constexpr tick span = tick{1} << (slot_bits * levels);  // ticks the levels cover
   static constexpr std::uint8_t due_level = 0xff;  // level_ of a node in the due list
+  static constexpr unsigned wake_scan_limit = 8;     // see next_wake()
 
   timing_wheel() = default;
   timing_wheel(const timing_wheel&) = delete;
@@ -104,12 +106,28 @@ class timing_wheel {
     }
   }
 
-  /// The tick at which pop_due() may next return a node: the start of the earliest occupied
-  /// slot, or elapsed_ if some node is already due; nullopt if the wheel is empty. The
-  /// service sleeps until then.
+  /// The tick at which pop_due() may next return a node; elapsed_ if some node is already
+  /// due; nullopt if the wheel is empty. The service sleeps until then. Usually the start of
+  /// the earliest occupied slot; but if that slot is above level 0 and holds at most
+  /// wake_scan_limit nodes, the earliest due tick among them, so that a sparse wheel (one
+  /// periodic timer) wakes once per delivery, not once more per cascade. Safe because every
+  /// node of the earliest slot is due before that slot ends, and every other occupied slot
+  /// starts at or after that end (INV-WHEEL-2).
   std::optional<tick> next_wake() const noexcept {
     if (due_.head != nullptr) return elapsed_;
-    return next_slot_start();
+    tick start = 0;
+    unsigned level = 0;
+    unsigned slot = 0;
+    if (!earliest_slot(start, level, slot)) return std::nullopt;
+    if (level == 0) return start;
+    tick earliest = std::numeric_limits<tick>::max();
+    unsigned scanned = 0;
+    for (const timer_node* n = wheel_[level][slot].head; n != nullptr; n = n->next_) {
+      if (++scanned > wake_scan_limit) return start;
+      const tick d = tick_of(n->due_);
+      if (d < earliest) earliest = d;
+    }
+    return earliest > start ? earliest : start;
   }
 
   /// Unlinks and returns every node as one chain through next_ (for stop()).
@@ -168,7 +186,15 @@ class timing_wheel {
   // slots ahead (1..64; 64 is the current slot one round later, which only the top level's
   // parked far timers can use), starts k slot widths after the current slot's start.
   std::optional<tick> next_slot_start() const noexcept {
-    std::optional<tick> best;
+    tick start = 0;
+    unsigned level = 0;
+    unsigned slot = 0;
+    if (!earliest_slot(start, level, slot)) return std::nullopt;
+    return start;
+  }
+
+  bool earliest_slot(tick& best_start, unsigned& best_level, unsigned& best_slot) const noexcept {
+    bool found = false;
     for (unsigned level = 0; level < levels; ++level) {
       const std::uint64_t mask = occupied_[level];
       if (mask == 0) continue;
@@ -177,9 +203,14 @@ class timing_wheel {
       const std::uint64_t ahead = std::rotr(mask, static_cast<int>((current + 1) % slots));
       const unsigned k = static_cast<unsigned>(std::countr_zero(ahead)) + 1;  // 1..64
       const tick start = (elapsed_ & ~(slot_ticks(level) - 1)) + k * slot_ticks(level);
-      if (!best || start < *best) best = start;
+      if (!found || start < best_start) {
+        found = true;
+        best_start = start;
+        best_level = level;
+        best_slot = (current + k) % slots;
+      }
     }
-    return best;
+    return found;
   }
 
   // Moves the wheel to tick `to` (the start of the earliest occupied slot, INV-WHEEL-3) and

@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <random>
 #include <vector>
@@ -61,15 +63,22 @@ TEST(TimingWheel, ANodeComesOutAtItsTickNotBefore) {
   EXPECT_EQ(w.next_wake(), std::nullopt) << "empty: the thread may sleep without a deadline";
 }
 
-TEST(TimingWheel, NextWakeSkipsEmptySlotsAcrossLevels) {
+TEST(TimingWheel, ASparseWheelWakesOnlyAtTheDueTick) {
   timing_wheel w;
   nodes ns;
   w.insert(ns.make(100'000 * ms));  // level 2
-  // The first wake is at the start of the level-2 slot holding it, not at the next tick.
+  // Not at the next tick, nor at the start of the level-2 slot holding it: at its due tick.
+  EXPECT_EQ(w.next_wake(), std::optional<tick>(100'000));
+  EXPECT_EQ(drain(w, 100'000), std::vector<int>{0});
+}
+
+TEST(TimingWheel, ACrowdedSlotWakesAtMostOncePerLevelOnItsWayDown) {
+  timing_wheel w;
+  nodes ns;
+  for (unsigned i = 0; i <= timing_wheel::wake_scan_limit; ++i) w.insert(ns.make(100'000 * ms));
   const std::optional<tick> first = w.next_wake();
   ASSERT_TRUE(first.has_value());
   EXPECT_GT(*first, tick{64}) << "an empty level 0 must not make the wheel tick";
-  EXPECT_LE(*first, tick{100'000});
   int wakes = 0;
   tick now = 0;
   std::vector<int> out;
@@ -81,6 +90,7 @@ TEST(TimingWheel, NextWakeSkipsEmptySlotsAcrossLevels) {
     out = drain(w, now);
   }
   EXPECT_EQ(now, tick{100'000});
+  EXPECT_EQ(out.size(), timing_wheel::wake_scan_limit + 1);
   EXPECT_LE(wakes, static_cast<int>(timing_wheel::levels)) << "one wake per level at most";
 }
 
@@ -143,6 +153,18 @@ TEST(TimingWheel, RandomScheduleEachKeptNodeOnceNeverEarlyNeverSkipped) {
         w.remove(n);
         removed[k] = 1;
       }
+    }
+    // The thread would sleep until next_wake(): never past a node's due tick.
+    tick earliest = std::numeric_limits<tick>::max();
+    for (std::size_t k = 0; k < ns.all.size(); ++k) {
+      if (removed[k] || seen[k]) continue;
+      const tick t = timing_wheel::tick_of(timer_node_test_access::due(ns.all[k].get()));
+      if (t < earliest) earliest = t;
+    }
+    const std::optional<tick> wake = w.next_wake();
+    if (earliest != std::numeric_limits<tick>::max()) {
+      ASSERT_TRUE(wake.has_value());
+      ASSERT_LE(*wake, std::max(earliest, now)) << "would sleep past a due node";
     }
     prev = now;
     now += rng() % 3 == 0 ? rng() % 100'000 : rng() % 200;
