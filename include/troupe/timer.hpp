@@ -53,6 +53,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <new>
 #include <type_traits>
 #include <utility>
 

@@ -111,8 +111,9 @@ class timing_wheel {
   /// the earliest occupied slot; but if that slot is above level 0 and holds at most
   /// wake_scan_limit nodes, the earliest due tick among them, so that a sparse wheel (one
   /// periodic timer) wakes once per delivery, not once more per cascade. Safe because every
-  /// node of the earliest slot is due before that slot ends, and every other occupied slot
-  /// starts at or after that end (INV-WHEEL-2).
+  /// node of the earliest slot is due before that slot ends (unless parked from beyond the
+  /// span: then the start is used), and every other occupied slot starts at or after that
+  /// end (INV-WHEEL-2).
   std::optional<tick> next_wake() const noexcept {
     if (due_.head != nullptr) return elapsed_;
     tick start = 0;
@@ -127,6 +128,9 @@ class timing_wheel {
       const tick d = tick_of(n->due_);
       if (d < earliest) earliest = d;
     }
+    // A node due after the slot's end was parked there from beyond the span: only the slot's
+    // start is safe then (it is re-examined there).
+    if (earliest >= start + slot_ticks(level)) return start;
     return earliest > start ? earliest : start;
   }
 

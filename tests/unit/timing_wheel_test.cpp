@@ -122,6 +122,40 @@ TEST(TimingWheel, TimersBeyondTheSpanAreParkedAndStillComeOutOnTime) {
   EXPECT_EQ(now, static_cast<tick>(far_tick));
 }
 
+// A node parked from beyond the span sits in a slot it is not due in; a nearer node inserted
+// later, once the wheel has moved on, may land in a later slot. The wake-up must still come
+// before the nearer node's due tick.
+TEST(TimingWheel, AParkedFarNodeDoesNotHideANearerOneInALaterSlot) {
+  timing_wheel w;
+  nodes ns;
+  const tick level5 = tick{1} << 30;
+  w.insert(ns.make(static_cast<std::int64_t>(3 * timing_wheel::span) * ms));  // parked
+  w.insert(ns.make(static_cast<std::int64_t>(2 * level5) * ms));              // moves the wheel on
+  tick now = 0;
+  std::vector<int> out;
+  while (out.empty()) {
+    const std::optional<tick> next = w.next_wake();
+    ASSERT_TRUE(next.has_value());
+    now = *next;
+    out = drain(w, now);
+  }
+  ASSERT_EQ(out, std::vector<int>{1});
+  const tick near = now + timing_wheel::span - level5;
+  w.insert(ns.make(static_cast<std::int64_t>(near) * ms));
+  const std::optional<tick> wake = w.next_wake();
+  ASSERT_TRUE(wake.has_value());
+  EXPECT_LE(*wake, near);
+  while (out.size() < 2) {
+    const std::optional<tick> next = w.next_wake();
+    ASSERT_TRUE(next.has_value());
+    ASSERT_LE(*next, near);
+    now = *next;
+    for (int i : drain(w, now)) out.push_back(i);
+  }
+  EXPECT_EQ(out, (std::vector<int>{1, 2}));
+  EXPECT_EQ(now, near);
+}
+
 // Random due times over every level, random removals, polls at random steps: each kept node
 // comes out exactly once, at a poll `now` with tick_of(due) <= now, and after the previous
 // poll's now (it was not due then).
