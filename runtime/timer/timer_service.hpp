@@ -24,7 +24,7 @@
 //   firing --periodic, again--> pending (re-linked at its next due time)
 //   firing --cancel() came while firing--> cancelled (periodic) / fired (one-shot)
 //   firing --periodic, fire() found the target stopped--> stopped_target (counted)
-//   firing --stop() came while firing--> discarded
+//   firing --periodic, stop() came while firing--> discarded
 //
 // Invariants (INV-TIMER-*):
 //   INV-TIMER-1  A node is linked in the wheel iff its state is pending; only the thread
