@@ -30,6 +30,8 @@
 // start + n * period whatever the lateness of the ones before, so no drift accumulates; if
 // the timer thread falls more than a period behind (a suspended process), the missed
 // deliveries are skipped, not replayed: at most one catch-up delivery, then back on the grid.
+// A period shorter than the 1 ms tick cannot be kept: such a timer delivers about twice per
+// tick (the due delivery and one catch-up).
 //
 // Ends of a timer:
 //   * cancel() on its handle: after it returns, no further delivery of that timer happens

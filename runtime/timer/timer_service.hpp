@@ -112,7 +112,8 @@ class timer_service {
   bool stopped_ = false;           // guarded by mu_
   // When the thread will wake by itself, in ns since epoch_: its current wait's deadline
   // (max: none). Guarded by mu_; link() notifies only for an earlier due time. Starts at
-  // min: the thread has not run yet, so the first link() notifies.
+  // min, so nothing notifies before the thread's first wait: until then it has not slept,
+  // and it looks at the wheel under mu_ before it does.
   std::int64_t sleeping_until_ns_ = std::numeric_limits<std::int64_t>::min();
   std::thread thread_;  // started under mu_ by the first link(); joined by stop()
 };
