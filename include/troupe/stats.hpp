@@ -24,6 +24,8 @@ struct runtime_stats {
   std::uint64_t failed = 0;         ///< actors stopped by an exception escaping a handler
   std::uint64_t steals = 0;         ///< runnable actors taken from another worker's deque
   std::uint64_t parks = 0;          ///< times a worker went to sleep for lack of work
+  /// send_every() timers that cancelled themselves because their target had stopped
+  std::uint64_t timers_cancelled_by_stop = 0;
 };
 
 /// Why a message became a dead letter.

@@ -12,3 +12,4 @@
 #include "troupe/stats.hpp"           // IWYU pragma: export
 #include "troupe/tagged_actor.hpp"    // IWYU pragma: export
 #include "troupe/task_worker.hpp"     // IWYU pragma: export
+#include "troupe/timer.hpp"           // IWYU pragma: export

@@ -281,6 +281,7 @@ runtime_stats runtime_core::stats() const {
   s.spawned = t.spawned;
   s.stopped = t.stopped;
   s.failed = t.failed;
+  s.timers_cancelled_by_stop = timers_.cancelled_by_stop();
   return s;
 }
 

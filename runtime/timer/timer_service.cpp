@@ -1,106 +1,274 @@
 // runtime/timer/timer_service.cpp — see timer_service.hpp.
 #include "timer/timer_service.hpp"
 
-#include <vector>
+#include <chrono>
+#include <limits>
+#include <new>
 
-#include "sched/runtime_core.hpp"
+#include <pthread.h>
 
 namespace troupe::detail {
+namespace {
+
+// The service whose thread is the calling thread (cancel() from inside a fire() must not
+// wait for that very fire(), INV-TIMER-5).
+thread_local const timer_service* tls_timer_thread_of = nullptr;
+
+// Due times are clamped here (about 146 years), so that epoch + due never overflows.
+constexpr std::int64_t max_due_ns = std::int64_t{1} << 62;
+
+std::int64_t wake_ns_of_tick(timing_wheel::tick t) noexcept {
+  if (t >= static_cast<timing_wheel::tick>(max_due_ns / timing_wheel::tick_ns)) return max_due_ns;
+  return static_cast<std::int64_t>(t) * timing_wheel::tick_ns;
+}
+
+}  // namespace
+
+// A timer_task (recv_for(), ask()) in the wheel: fire() or, if it never fires, discard().
+struct timer_service::task_node final : timer_node {
+  explicit task_node(timer_task* t) noexcept : task(t) {}
+  bool fire() noexcept override {
+    task->fire();
+    return true;
+  }
+  void retire(bool fired) noexcept override {
+    if (!fired) task->discard();
+  }
+  timer_id task_id() const noexcept override { return id; }
+
+  timer_task* task;
+  timer_id id = 0;
+};
+
+timer_service::timer_service() : epoch_(timer_clock::now()) {}
+
+std::int64_t timer_service::ns_since_epoch(timer_clock::time_point t) const noexcept {
+  if (t <= epoch_) return 0;
+  const auto d = t - epoch_;  // cannot overflow: both are after the clock's epoch
+  if (d >= std::chrono::nanoseconds(max_due_ns)) return max_due_ns;
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+}
+
+void timer_service::retire_and_release(timer_node* n, bool fired) noexcept {
+  n->retire(fired);  // INV-TIMER-4: once, without mu_
+  n->release();      // the service's reference
+}
+
+bool timer_service::link(timer_node* n) {
+  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });  // may throw: unchanged
+  n->state_ = timer_state::pending;  // INV-TIMER-1
+  wheel_.insert(n);
+  ++pending_;
+  // Wake the thread only if it would otherwise sleep past this timer: a steady stream of
+  // timers of one length (asks with a timeout) then wakes it once per slot, not per timer.
+  return wake_ns_of_tick(timing_wheel::tick_of(n->due_)) < sleeping_until_ns_;
+}
+
+// ---- timer_tasks -----------------------------------------------------------------------
 
 timer_id timer_service::schedule(timer_clock::time_point when, timer_task* t) {
-  std::unique_lock lock(mu_);
-  if (stopped_) {
-    lock.unlock();
-    t->discard();
-    return 0;
-  }
-  const timer_id id = next_id_++;
-  // Wake the thread only if it would otherwise sleep past this deadline: with a steady
-  // stream of timers of one length (asks with a timeout) it then wakes once per timeout
-  // period, not once per timer.
-  const bool earlier = when < sleeping_until_;
+  task_node* n = nullptr;
   try {
-    by_deadline_.emplace(key{when, id}, t);
-    when_.emplace(id, when);
-    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    n = new task_node(t);
   } catch (...) {
-    by_deadline_.erase(key{when, id});
-    when_.erase(id);
-    lock.unlock();
     t->discard();
     throw;
   }
+  n->release();  // no handle: only the service's reference is left
+  n->due_ = ns_since_epoch(when);
+  std::unique_lock lock(mu_);
+  if (stopped_) {
+    n->state_ = timer_state::discarded;
+    lock.unlock();
+    retire_and_release(n, false);
+    return 0;
+  }
+  const timer_id id = next_id_++;
+  n->id = id;
+  bool notify = false;
+  try {
+    tasks_.emplace(id, n);
+    notify = link(n);
+  } catch (...) {
+    tasks_.erase(id);
+    n->state_ = timer_state::discarded;
+    lock.unlock();
+    retire_and_release(n, false);
+    throw;
+  }
   lock.unlock();
-  if (earlier) wake_.notify_one();
+  if (notify) wake_.notify_one();
   return id;
 }
 
 bool timer_service::cancel(timer_id id) noexcept {
-  timer_task* t = nullptr;
-  {
-    std::lock_guard lock(mu_);
-    auto it = when_.find(id);
-    if (it == when_.end()) return false;
-    auto node = by_deadline_.extract(key{it->second, id});
-    when_.erase(it);
-    t = node.mapped();
-  }
-  t->discard();
+  std::unique_lock lock(mu_);
+  auto it = tasks_.find(id);
+  if (it == tasks_.end()) return false;  // fired, firing, cancelled, or stopped
+  task_node* n = it->second;
+  tasks_.erase(it);
+  wheel_.remove(n);  // in the map only while pending (run() erases it as it takes it)
+  --pending_;
+  n->state_ = timer_state::cancelled;
+  lock.unlock();
+  retire_and_release(n, false);  // discard()
   return true;
 }
 
+// ---- timer_nodes -----------------------------------------------------------------------
+
+bool timer_service::schedule(timer_clock::time_point first, timer_node* n) {
+  n->due_ = ns_since_epoch(first);
+  std::unique_lock lock(mu_);
+  if (stopped_) {
+    n->state_ = timer_state::discarded;
+    lock.unlock();
+    retire_and_release(n, false);
+    return false;
+  }
+  bool notify = false;
+  try {
+    notify = link(n);
+  } catch (...) {
+    n->state_ = timer_state::discarded;
+    lock.unlock();
+    retire_and_release(n, false);
+    throw;
+  }
+  lock.unlock();
+  if (notify) wake_.notify_one();
+  return true;
+}
+
+bool timer_service::cancel(timer_node* n) noexcept {
+  std::unique_lock lock(mu_);
+  switch (n->state_) {
+    case timer_state::pending:
+      wheel_.remove(n);
+      --pending_;
+      n->state_ = timer_state::cancelled;
+      lock.unlock();
+      retire_and_release(n, false);
+      return true;
+    case timer_state::firing: {
+      n->cancel_requested_ = true;  // finish_firing() turns it into a terminal state
+      if (tls_timer_thread_of == this) {
+        // Inside n's own fire() (a dead-letter callback, say): the delivery is this call's
+        // caller; nothing follows it once finish_firing() has seen the flag.
+        return n->period_ns() != 0;
+      }
+      ++cancel_waiters_;
+      done_.wait(lock, [n] { return n->state_ != timer_state::firing; });  // INV-TIMER-5
+      --cancel_waiters_;
+      return n->state_ == timer_state::cancelled;
+    }
+    default:
+      return false;  // unscheduled (never handed over), or already terminal
+  }
+}
+
+bool timer_service::active(const timer_node* n) const noexcept {
+  std::lock_guard lock(mu_);
+  if (n->state_ == timer_state::pending) return true;
+  return n->state_ == timer_state::firing && n->period_ns() != 0 && !n->cancel_requested_;
+}
+
+// ---- the thread ------------------------------------------------------------------------
+
+void timer_service::run() noexcept {
+  tls_timer_thread_of = this;
+  pthread_setname_np(pthread_self(), "troupe-timer");  // for top, perf and the idle benchmark
+  std::unique_lock lock(mu_);
+  while (!stopped_) {
+    const std::int64_t now_ns = ns_since_epoch(timer_clock::now());
+    const auto now = static_cast<timing_wheel::tick>(now_ns / timing_wheel::tick_ns);
+    if (timer_node* n = wheel_.pop_due(now)) {
+      --pending_;
+      n->state_ = timer_state::firing;  // INV-TIMER-1
+      if (const timer_id id = n->task_id()) tasks_.erase(id);
+      lock.unlock();
+      const bool target_live = n->fire();  // INV-TIMER-2: without the lock
+      lock.lock();
+      if (finish_firing(n, target_live)) {
+        lock.unlock();
+        retire_and_release(n, true);
+        lock.lock();
+      }
+      continue;
+    }
+    const std::optional<timing_wheel::tick> next = wheel_.next_wake();
+    if (!next) {
+      sleeping_until_ns_ = std::numeric_limits<std::int64_t>::max();
+      wake_.wait(lock);  // no timer at all: no deadline, no CPU
+      continue;
+    }
+    sleeping_until_ns_ = wake_ns_of_tick(*next);
+    wake_.wait_until(lock, epoch_ + std::chrono::nanoseconds(sleeping_until_ns_));
+    // Re-examine: the deadline passed, or an earlier timer, a cancel or stop() came.
+  }
+}
+
+bool timer_service::finish_firing(timer_node* n, bool target_live) noexcept {
+  const std::int64_t period = n->period_ns();
+  bool done = true;
+  if (n->cancel_requested_) {
+    n->state_ = period != 0 ? timer_state::cancelled : timer_state::fired;
+  } else if (period == 0) {
+    n->state_ = timer_state::fired;
+  } else if (stopped_) {
+    n->state_ = timer_state::discarded;
+  } else if (!target_live) {
+    n->state_ = timer_state::stopped_target;
+    ++cancelled_by_stop_;
+  } else {
+    // Fixed rate: the next delivery is due one period after this one was due, not after it
+    // happened, so lateness does not accumulate. If the thread fell behind by more than a
+    // period (a suspended process), the missed deliveries are skipped, not replayed in a
+    // burst: at most one catch-up delivery, then back on the grid start + k * period.
+    const std::int64_t now_ns = ns_since_epoch(timer_clock::now());
+    std::int64_t next = n->due_ > max_due_ns - period ? max_due_ns : n->due_ + period;
+    if (next < now_ns) next += (now_ns - next) / period * period;
+    n->due_ = next;
+    n->state_ = timer_state::pending;
+    wheel_.insert(n);
+    ++pending_;
+    done = false;
+  }
+  if (cancel_waiters_ != 0) done_.notify_all();  // n left `firing`
+  return done;
+}
+
 void timer_service::stop() noexcept {
-  std::vector<timer_task*> left;
+  timer_node* chain = nullptr;
   std::thread thread;
   {
     std::lock_guard lock(mu_);
     if (stopped_) return;
     stopped_ = true;
-    left.reserve(by_deadline_.size());
-    for (auto& [k, t] : by_deadline_) left.push_back(t);
-    by_deadline_.clear();
-    when_.clear();
+    chain = wheel_.take_all();
+    for (timer_node* n = chain; n != nullptr; n = n->next_) n->state_ = timer_state::discarded;
+    tasks_.clear();
+    pending_ = 0;
     thread = std::move(thread_);
   }
   wake_.notify_all();
-  if (thread.joinable()) thread.join();
-  for (timer_task* t : left) t->discard();
+  if (thread.joinable()) thread.join();  // a fire() in progress ends first (INV-TIMER-3)
+  while (chain != nullptr) {
+    timer_node* n = chain;
+    chain = n->next_;
+    n->next_ = nullptr;
+    retire_and_release(n, false);
+  }
 }
 
 std::size_t timer_service::pending() const {
   std::lock_guard lock(mu_);
-  return by_deadline_.size();
+  return pending_;
 }
 
-void timer_service::run() noexcept {
-  std::unique_lock lock(mu_);
-  while (!stopped_) {
-    if (by_deadline_.empty()) {
-      sleeping_until_ = timer_clock::time_point::max();
-      wake_.wait(lock);
-      continue;
-    }
-    auto first = by_deadline_.begin();
-    // A copy: waiting releases mu_, and a cancel() may free the node holding the key.
-    const timer_clock::time_point deadline = first->first.first;
-    if (deadline > timer_clock::now()) {
-      sleeping_until_ = deadline;
-      wake_.wait_until(lock, deadline);
-      continue;  // re-examine: an earlier timer, a cancel or stop() may have come
-    }
-    timer_task* t = first->second;
-    when_.erase(first->first.second);
-    by_deadline_.erase(first);
-    lock.unlock();
-    t->fire();  // INV-TIMER-2: without the lock
-    lock.lock();
-  }
+std::uint64_t timer_service::cancelled_by_stop() const {
+  std::lock_guard lock(mu_);
+  return cancelled_by_stop_;
 }
-
-timer_id schedule_timer(runtime_core* core, timer_clock::time_point when, timer_task* t) {
-  return core->timers().schedule(when, t);
-}
-
-bool cancel_timer(runtime_core* core, timer_id id) noexcept { return core->timers().cancel(id); }
 
 }  // namespace troupe::detail

@@ -1,64 +1,121 @@
-// runtime/timer/timer_service.hpp — one thread per runtime that fires timer_tasks at their
-// deadlines: recv_for() and ask() timeouts.
+// runtime/timer/timer_service.hpp — one thread per runtime that fires timers at their due
+// time: send_after()/send_every() (troupe/timer.hpp) and the timeouts of recv_for() and ask()
+// (timer_task).
 //
-// Design: a mutex-guarded ordered map (deadline, id) → task and one thread that sleeps on a
-// condition variable until the earliest deadline. Timers are not on the send/dispatch path
-// (a handler that never asks for a timeout never touches this), so a lock is fine here; a
-// timer costs one map insertion and, unless it fires, one erase. The thread starts with the
-// first timer, so a runtime that uses none has no timer thread.
+// Design: a hierarchical timing wheel (timing_wheel.hpp: O(1) insert and cancel, the next
+// due tick from six bit masks) guarded by one mutex, and one thread that sleeps on a
+// condition variable until the next occupied slot's start — with no timers it waits without
+// a deadline, so an idle runtime costs nothing, and the thread starts with the first timer.
+// Each pending timer is one timer_node (40 bytes of hook and state, then the message or the
+// task), allocated by the caller; there is no other per-timer allocation, except for
+// timer_tasks, which are wrapped in a node and found by id through a hash map (their users
+// hold a timer_id, not a node). Why a lock and not a lock-free inbox: timers are not on the
+// send path (a handler that never schedules one never touches this), the critical sections
+// are a few pointer writes, and cancel() needs a consistent view of the node's state anyway.
+// The lock is never held while a timer fires, so a firing timer may schedule or cancel.
 //
-// Invariants:
-//   INV-TIMER-1  Each task scheduled gets exactly one fire() or discard(): a task is in the
-//                map until the thread removes it to fire it, cancel() removes it to discard
-//                it, or stop() removes them all to discard them — each removal under mu_.
-//   INV-TIMER-2  fire() runs on the timer thread without mu_ held, so a task may schedule
-//                or cancel timers itself.
-//   INV-TIMER-3  After stop() no task is pending and no fire() is running; schedule()
-//                discards new tasks at once.
+// Who calls what: schedule()/cancel()/active() on any thread (inside handlers too); fire()
+// and retire() of a node run on the timer thread, or on the thread of cancel() or stop().
+//
+// A node's state (timer_state), written only under mu_:
+//   unscheduled --schedule--> pending --thread takes it--> firing --one-shot--> fired
+//                             pending --cancel()--------> cancelled
+//                             pending --stop()----------> discarded
+//   firing --periodic, again--> pending (re-linked at its next due time)
+//   firing --cancel() came while firing--> cancelled (periodic) / fired (one-shot)
+//   firing --periodic, fire() found the target stopped--> stopped_target (counted)
+//   firing --periodic, stop() came while firing--> discarded
+//
+// Invariants (INV-TIMER-*):
+//   INV-TIMER-1  A node is linked in the wheel iff its state is pending; only the thread
+//                moves it out of pending into firing, and only under mu_.
+//   INV-TIMER-2  fire() runs on the timer thread without mu_ held, so a firing timer's
+//                message may be dead-lettered into a callback that schedules or cancels.
+//   INV-TIMER-3  After stop() no node is pending or firing and no fire() is running;
+//                schedule() retires new nodes at once.
+//   INV-TIMER-4  retire() runs exactly once per scheduled node, without mu_, by whoever
+//                took it to a terminal state, immediately before that party drops the
+//                service's reference. A timer_task therefore gets exactly one fire() or
+//                discard().
+//   INV-TIMER-5  cancel(n) returns only when n's state is not firing (or when called from
+//                inside n's own fire() on the timer thread); so after it returns, no
+//                delivery of n is in progress or will start. For a one-shot it returns true
+//                iff the node never fires.
 #pragma once
 
 #include <condition_variable>
-#include <map>
+#include <cstdint>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
-#include <utility>
 
+#include "timer/timing_wheel.hpp"
+#include "troupe/detail/timer_node.hpp"
 #include "troupe/detail/timer_task.hpp"
 
 namespace troupe::detail {
 
 class timer_service {
  public:
-  timer_service() = default;
+  timer_service();
   ~timer_service() { stop(); }
   timer_service(const timer_service&) = delete;
   timer_service& operator=(const timer_service&) = delete;
 
-  /// Any thread. Returns 0 (and discards t) after stop().
+  // ---- timer_tasks (recv_for(), ask()) ---------------------------------------------------
+  /// Any thread. Returns 0 (and discards t) after stop(); throws (after discarding t) if a
+  /// node cannot be allocated or the thread cannot start.
   timer_id schedule(timer_clock::time_point when, timer_task* t);
   /// Any thread. True if the task was pending and is now discarded.
   bool cancel(timer_id id) noexcept;
-  /// Joins the thread and discards every pending task (INV-TIMER-3). Idempotent.
+
+  // ---- timer_nodes (send_after(), send_every()) -----------------------------------------
+  /// Any thread. Links `n` (state unscheduled, holding the service's reference) due at
+  /// `first`. False, with n retired, after stop(); throws, with n retired, if the thread
+  /// cannot start.
+  bool schedule(timer_clock::time_point first, timer_node* n);
+  /// Any thread. INV-TIMER-5. True if this call took the timer to `cancelled`.
+  bool cancel(timer_node* n) noexcept;
+  /// Any thread. True while a delivery may still happen (pending or firing, not cancelled).
+  bool active(const timer_node* n) const noexcept;
+
+  /// Joins the thread and retires every pending node (INV-TIMER-3). Idempotent.
   void stop() noexcept;
-  /// Tasks waiting for their deadline.
+  /// Timers waiting for their due time.
   std::size_t pending() const;
+  /// Periodic timers that cancelled themselves because their target had stopped.
+  std::uint64_t cancelled_by_stop() const;
 
  private:
-  using key = std::pair<timer_clock::time_point, timer_id>;
+  struct task_node;
   void run() noexcept;
+  std::int64_t ns_since_epoch(timer_clock::time_point t) const noexcept;
+  // Under mu_: starts the thread if need be (may throw; then nothing changed), links n
+  // (pending) and returns whether the thread must be woken for it (after unlocking).
+  bool link(timer_node* n);
+  // Under mu_: the state a firing node goes to after fire() returned `target_live`; true if
+  // the service is done with it (retire and release it after unlocking).
+  bool finish_firing(timer_node* n, bool target_live) noexcept;
+  static void retire_and_release(timer_node* n, bool fired) noexcept;
 
+  const timer_clock::time_point epoch_;
   mutable std::mutex mu_;
-  std::condition_variable wake_;
-  std::map<key, timer_task*> by_deadline_;                      // guarded by mu_
-  std::unordered_map<timer_id, timer_clock::time_point> when_;  // guarded by mu_
-  timer_id next_id_ = 1;                                        // guarded by mu_
-  bool stopped_ = false;                                        // guarded by mu_
-  // When the thread will wake by itself: its current wait's deadline (max: none). Guarded
-  // by mu_; schedule() notifies only for an earlier deadline. Starts at min: the thread
-  // has not run yet, so the first schedule() notifies.
-  timer_clock::time_point sleeping_until_ = timer_clock::time_point::min();
-  std::thread thread_;  // started under mu_ by the first schedule(); joined by stop()
+  std::condition_variable wake_;   // the thread's sleep
+  std::condition_variable done_;   // a node left `firing` (cancel() waits on it)
+  timing_wheel wheel_;             // guarded by mu_
+  std::unordered_map<timer_id, task_node*> tasks_;  // guarded by mu_; pending tasks by id
+  timer_id next_id_ = 1;           // guarded by mu_
+  std::size_t pending_ = 0;        // guarded by mu_
+  std::uint64_t cancelled_by_stop_ = 0;  // guarded by mu_
+  unsigned cancel_waiters_ = 0;    // guarded by mu_: cancel() calls waiting on done_
+  bool stopped_ = false;           // guarded by mu_
+  // When the thread will wake by itself, in ns since epoch_: its current wait's deadline
+  // (max: none). Guarded by mu_; link() notifies only for an earlier due time. Starts at
+  // min, so nothing notifies before the thread's first wait: until then it has not slept,
+  // and it looks at the wheel under mu_ before it does.
+  std::int64_t sleeping_until_ns_ = std::numeric_limits<std::int64_t>::min();
+  std::thread thread_;  // started under mu_ by the first link(); joined by stop()
 };
 
 }  // namespace troupe::detail
