@@ -61,6 +61,7 @@
 #include <chrono>
 #include <cstddef>
 #include <exception>
+#include <new>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
@@ -139,6 +140,12 @@ class ask_state final : public result_state<Reply>, public timer_task {
 
   static void* operator new(std::size_t n) { return pool_allocate(n); }
   static void operator delete(void* p, std::size_t n) noexcept { pool_release(p, n); }
+  // An over-aligned Reply makes the state over-aligned: the pool's 16-byte blocks would
+  // misplace the reply it holds, so such states come from the aligned global forms.
+  static void* operator new(std::size_t n, std::align_val_t al) { return ::operator new(n, al); }
+  static void operator delete(void* p, std::size_t n, std::align_val_t al) noexcept {
+    ::operator delete(p, n, al);
+  }
 
   /// Asker, before sending: arms the timeout (the timer takes a reference).
   void arm(runtime_core* core, std::chrono::nanoseconds timeout) {

@@ -457,4 +457,41 @@ TYPED_TEST(OverAlignedMessage, TheMailboxNodeAndTheStashHoldItAligned) {
   EXPECT_TRUE(stash.empty());
 }
 
+// ---- an over-aligned reply to ask() ---------------------------------------------------------
+
+// Records whether every Reply object the runtime holds (in the ask's shared state) sits at
+// an address aligned for its type: its constructors check `this`.
+std::atomic<int> replies_misplaced{0};
+struct alignas(64) Reply64 {
+  std::uint64_t v = 0;
+  explicit Reply64(std::uint64_t x) noexcept : v(x) { note(); }
+  Reply64(const Reply64& o) noexcept : v(o.v) { note(); }
+  Reply64(Reply64&& o) noexcept : v(o.v) { note(); }
+  Reply64& operator=(const Reply64&) = default;
+  Reply64& operator=(Reply64&&) = default;
+  ~Reply64() = default;
+  void note() const noexcept {
+    if (!aligned_for(*this)) replies_misplaced.fetch_add(1, std::memory_order_relaxed);
+  }
+};
+using ask64 = troupe::request<int, Reply64>;
+struct Answers64 : troupe::actor<Answers64, ask64> {
+  void on(ask64 r) { r.reply(Reply64(static_cast<std::uint64_t>(r.value()) * 2)); }
+};
+
+TEST(OveralignedReply, AnAskReplyOfAlignment64IsKeptAlignedInTheSharedState) {
+  replies_misplaced.store(0);
+  troupe::runtime rt(with_workers(2));
+  auto a = rt.spawn<Answers64>();
+  // Many asks pending at once, so that their states occupy different blocks.
+  std::vector<troupe::result<Reply64>> pending;
+  for (int i = 0; i < 64; ++i) pending.push_back(troupe::ask(a, i));
+  for (int i = 0; i < 64; ++i) {
+    const Reply64 r = pending[static_cast<std::size_t>(i)].get();
+    EXPECT_EQ(r.v, static_cast<std::uint64_t>(i) * 2);
+  }
+  EXPECT_EQ(replies_misplaced.load(), 0);
+  shutdown_and_expect_accounting(rt);
+}
+
 }  // namespace
