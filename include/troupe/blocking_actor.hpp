@@ -44,6 +44,8 @@
 // Stacks: pooled per size and reused, each with a guard page below it. The default is
 // 64 KiB of usable stack; pass fiber_options to the base to choose per actor:
 //   Parser() : blocking_actor({.stack_size = 1 << 20}) {}
+// Sizes below min_stack_size (16 KiB) are raised to it; above max_stack_size (1 GiB) the
+// spawn throws troupe::error naming the size and the limit.
 // Only the pages a fiber touches become resident (see docs/benchmarks.md for bytes per
 // blocking actor). A stack overflow hits the guard page and the process dies with SIGSEGV
 // at an address just below the fiber's stack (docs/architecture.md, "Stack overflow", says
@@ -54,7 +56,6 @@
 // destroying a fiber unwinds it with an internal exception that must pass through.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -80,7 +81,8 @@ namespace troupe {
 /// Per-actor fiber settings, passed to blocking_actor's constructor.
 struct fiber_options {
   /// Usable stack bytes, rounded up to whole pages; at least blocking_actor's
-  /// min_stack_size. A guard page comes on top.
+  /// min_stack_size (smaller sizes are raised to it) and at most its max_stack_size (spawn
+  /// throws troupe::error above it). A guard page comes on top.
   std::size_t stack_size = 64 * 1024;
 };
 
@@ -94,11 +96,14 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   /// run() starts right after spawn, without waiting for a message.
   static constexpr bool starts_at_spawn = true;
   /// Smaller requested stacks are raised to this.
-  static constexpr std::size_t min_stack_size = 16 * 1024;
+  static constexpr std::size_t min_stack_size = detail::min_fiber_stack_size;
+  /// Larger requested stacks are refused: spawn throws troupe::error (1 GiB).
+  static constexpr std::size_t max_stack_size = detail::max_fiber_stack_size;
 
  protected:
-  explicit blocking_actor(fiber_options options = {}) noexcept
-      : stack_size_(std::max(options.stack_size, min_stack_size)) {}
+  /// Throws troupe::error if options.stack_size exceeds max_stack_size; spawn passes it on.
+  explicit blocking_actor(fiber_options options = {})
+      : stack_size_(detail::fiber_host::stack_size_for(options.stack_size)) {}
   ~blocking_actor() override = default;
 
   /// The next message, in send order per sender. Throws troupe::actor_exit at the close

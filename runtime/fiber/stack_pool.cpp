@@ -9,7 +9,10 @@
 #include <cerrno>
 #include <cstdint>
 #include <new>
+#include <string>
 #include <utility>
+
+#include "troupe/error.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -49,8 +52,6 @@ bool install_guard(void* page, std::size_t len) noexcept {
   }
   return ::mprotect(page, len, PROT_NONE) == 0;
 }
-
-std::size_t round_up(std::size_t n, std::size_t to) noexcept { return (n + to - 1) / to * to; }
 
 }  // namespace
 
@@ -98,9 +99,19 @@ guard_kind stack_pool::guard_mechanism() noexcept {
                                                                         : guard_kind::madvise_guard;
 }
 
+std::size_t stack_pool::usable_size(std::size_t requested) {
+  if (requested > max_fiber_stack_size) {
+    throw error("fiber stack of " + std::to_string(requested) +
+                " bytes requested; the maximum is " + std::to_string(max_fiber_stack_size) +
+                " bytes (1 GiB)");
+  }
+  // No overflow: requested + page - 1 <= 1 GiB + page.
+  const std::size_t page = page_size();
+  return requested == 0 ? page : (requested + page - 1) / page * page;
+}
+
 stack_pool::stack_pool(stack_pool_config config)
-    : stack_size_(round_up(config.stack_size == 0 ? 1 : config.stack_size, page_size())),
-      max_cached_(config.max_cached) {}
+    : stack_size_(usable_size(config.stack_size)), max_cached_(config.max_cached) {}
 
 stack_pool::~stack_pool() {
   std::lock_guard lock(mu_);

@@ -41,6 +41,8 @@
 #include <cstddef>
 #include <mutex>
 
+#include "troupe/detail/fiber_host.hpp"  // max_fiber_stack_size
+
 namespace troupe::detail {
 
 class stack_pool;
@@ -80,7 +82,8 @@ class fiber_stack {
 };
 
 struct stack_pool_config {
-  /// Usable bytes per stack, rounded up to whole pages (a guard page comes on top).
+  /// Usable bytes per stack, rounded up to whole pages (a guard page comes on top); at most
+  /// max_fiber_stack_size.
   std::size_t stack_size = 64 * 1024;
   /// Free stacks kept for reuse; a stack returned beyond this is unmapped. 0: never reuse.
   std::size_t max_cached = 256;
@@ -91,6 +94,7 @@ enum class guard_kind { madvise_guard, mprotect };
 
 class stack_pool {
  public:
+  /// Throws troupe::error if config.stack_size exceeds max_fiber_stack_size.
   explicit stack_pool(stack_pool_config config = {});
   /// Unmaps every free stack. Precondition: every stack handed out has come back (INV-STACK-3).
   ~stack_pool();
@@ -108,6 +112,10 @@ class stack_pool {
   /// Stacks handed out and not yet returned.
   std::size_t outstanding() const;
 
+  /// The usable size of a stack of `requested` bytes: rounded up to whole pages, at least
+  /// one. Throws troupe::error, naming both sizes, above max_fiber_stack_size (where the
+  /// rounding could wrap around to a tiny stack).
+  static std::size_t usable_size(std::size_t requested);
   static std::size_t page_size() noexcept;
   /// The mechanism in use; determined by the first stack this process maps.
   static guard_kind guard_mechanism() noexcept;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "fiber/stack_pool.hpp"
+#include "troupe/error.hpp"
 
 namespace troupe::detail {
 namespace {
@@ -91,6 +92,18 @@ TEST(StackPool, RoundsTheSizeUpToWholePages) {
   fiber_stack s = pool.acquire();
   EXPECT_EQ(s.size(), pool.stack_size());
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(s.top()) % page, 0u);
+}
+
+TEST(StackPool, ASizeAboveTheMaximumIsRefusedInsteadOfWrappingAroundToOnePage) {
+  const std::size_t page = stack_pool::page_size();
+  EXPECT_EQ(stack_pool::usable_size(0), page);
+  EXPECT_EQ(stack_pool::usable_size(max_fiber_stack_size), max_fiber_stack_size);
+  EXPECT_EQ(stack_pool::usable_size(max_fiber_stack_size - 1), max_fiber_stack_size);
+  for (const std::size_t size : {SIZE_MAX, SIZE_MAX - (page - 1), max_fiber_stack_size + 1}) {
+    SCOPED_TRACE("size " + std::to_string(size));
+    EXPECT_THROW((void)stack_pool::usable_size(size), troupe::error);
+    EXPECT_THROW(stack_pool({.stack_size = size}), troupe::error);
+  }
 }
 
 TEST(StackPool, DefaultStackIs64KiB) {
