@@ -335,7 +335,13 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
     static_assert(
         requires(Derived & d) { d.run(); },
         "troupe::blocking_actor: Derived needs a public `void run()`");
-    static_cast<Derived&>(*static_cast<blocking_actor*>(self)).run();
+    try {
+      static_cast<Derived&>(*static_cast<blocking_actor*>(self)).run();
+    } catch (const actor_exit&) {
+      // The close escaped run(): a normal stop, as if run() had returned. Caught here, at
+      // the nearest frame, rather than by the fiber's catch-all and then rethrown by stop()
+      // to tell it from a failure: one exception per closed actor instead of two.
+    }
   }
 
   detail::turn_result run_turn(unsigned budget, std::uint64_t& handled) noexcept final {
