@@ -281,7 +281,7 @@ void stack_pool::trim(std::byte** bottoms, std::size_t n) const noexcept {
   // Neighbouring stacks go to the kernel as one range, the guard pages between them included:
   // a guard mark survives MADV_DONTNEED (INV-STACK-1). The kernel's cost is per range far more
   // than per page, and stacks released together were mostly handed out together, from one
-  // slab (a million closed at once: 34 stacks per range). With mprotect guards every stack
+  // slab (200,000 closed at once: 34 stacks per range). With mprotect guards every stack
   // stays a range of its own: there a guard is a PROT_NONE mapping between the stacks.
   const bool merge = g_guard_mode.load(memory_order_relaxed) == guard_madvise;
   std::sort(bottoms, bottoms + n);
