@@ -5,14 +5,15 @@
 //                                  actor pays per recv() that finds its mailbox empty. Design
 //                                  brief floor: about 12 ns (a bare Boost.Context round trip);
 //                                  troupe adds the exception-state swap and current().
-//   BM_FiberCreateRunDestroy/pooled  a fiber whose body returns at once: construct on a
-//   BM_FiberCreateRunDestroy/fresh   pooled stack, run to completion, destroy; `fresh` maps and
-//                                  unmaps a new guarded stack every time (a pool with
-//                                  max_cached = 0): what the pool saves per blocking actor.
+//   BM_FiberCreateRunDestroy/pooled:1  a fiber whose body returns at once: construct on a
+//   BM_FiberCreateRunDestroy/pooled:0  pooled stack, run to completion, destroy; pooled:0 trims
+//                                  the stack each time it comes back (max_cached = 0,
+//                                  trim_batch = 1: one madvise(MADV_DONTNEED), and a page
+//                                  fault at the next use): what keeping stacks warm saves.
 //   BM_FiberDestroySuspended       construct, run to the first suspend, destroy: the unwinding
 //                                  path (one exception thrown through the fiber's stack).
-//   BM_StackAcquireRelease/pooled  the pool alone: mutex + free list ...
-//   BM_StackAcquireRelease/fresh   ... against mmap + guard + munmap.
+//   BM_StackAcquireRelease/pooled:1  the pool alone: mutex + free list ...
+//   BM_StackAcquireRelease/pooled:0  ... against trimming and faulting the page back in.
 //   BM_FiberIdleMemory             100,000 fibers each suspended once with little on its
 //                                  stack: resident bytes per fiber (process RSS growth and the
 //                                  stack pages alone, by mincore). One iteration.
@@ -55,7 +56,8 @@ BENCHMARK(BM_FiberRoundTrip);
 
 void BM_FiberCreateRunDestroy(benchmark::State& state) {
   const bool pooled = state.range(0) != 0;
-  stack_pool pool({.stack_size = 64 * 1024, .max_cached = pooled ? 256u : 0u});
+  stack_pool pool(
+      {.stack_size = 64 * 1024, .max_cached = pooled ? 256u : 0u, .trim_batch = pooled ? 64u : 1u});
   long ran = 0;
   for (auto _ : state) {
     fiber f(pool.acquire(), [&ran] { ++ran; });
@@ -64,7 +66,7 @@ void BM_FiberCreateRunDestroy(benchmark::State& state) {
   if (ran != static_cast<long>(state.iterations()) || pool.outstanding() != 0) {
     state.SkipWithError("a fiber did not run exactly once");
   }
-  state.SetLabel(pooled ? "pooled" : "fresh");
+  state.SetLabel(pooled ? "pooled" : "trimmed");
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_FiberCreateRunDestroy)->Arg(1)->Arg(0)->ArgName("pooled");
@@ -92,14 +94,15 @@ BENCHMARK(BM_FiberDestroySuspended);
 
 void BM_StackAcquireRelease(benchmark::State& state) {
   const bool pooled = state.range(0) != 0;
-  stack_pool pool({.stack_size = 64 * 1024, .max_cached = pooled ? 256u : 0u});
+  stack_pool pool(
+      {.stack_size = 64 * 1024, .max_cached = pooled ? 256u : 0u, .trim_batch = pooled ? 64u : 1u});
   for (auto _ : state) {
     fiber_stack s = pool.acquire();
     s.top()[-1] = std::byte{1};  // a fiber always touches its top page
     benchmark::DoNotOptimize(s.bottom());
   }
   if (pool.outstanding() != 0) state.SkipWithError("a stack was not returned");
-  state.SetLabel(pooled ? "pooled" : "fresh");
+  state.SetLabel(pooled ? "pooled" : "trimmed");
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_StackAcquireRelease)->Arg(1)->Arg(0)->ArgName("pooled");

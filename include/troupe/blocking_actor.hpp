@@ -72,6 +72,8 @@
 // Stacks: pooled per size and reused, each with a guard page below it. The default is
 // 64 KiB of usable stack; pass fiber_options to the base to choose per actor:
 //   Parser() : blocking_actor({.stack_size = 1 << 20}) {}
+// Sizes below min_stack_size (16 KiB) are raised to it; above max_stack_size (1 GiB) the
+// spawn throws troupe::error naming the size and the limit.
 // Only the pages a fiber touches become resident (see docs/benchmarks.md for bytes per
 // blocking actor). A stack overflow hits the guard page and the process dies with SIGSEGV
 // at an address just below the fiber's stack (docs/architecture.md, "Stack overflow", says
@@ -82,7 +84,6 @@
 // destroying a fiber unwinds it with an internal exception that must pass through.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -108,7 +109,8 @@ namespace troupe {
 /// Per-actor fiber settings, passed to blocking_actor's constructor.
 struct fiber_options {
   /// Usable stack bytes, rounded up to whole pages; at least blocking_actor's
-  /// min_stack_size. A guard page comes on top.
+  /// min_stack_size (smaller sizes are raised to it) and at most its max_stack_size (spawn
+  /// throws troupe::error above it). A guard page comes on top.
   std::size_t stack_size = 64 * 1024;
 };
 
@@ -122,11 +124,14 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   /// run() starts right after spawn, without waiting for a message.
   static constexpr bool starts_at_spawn = true;
   /// Smaller requested stacks are raised to this.
-  static constexpr std::size_t min_stack_size = 16 * 1024;
+  static constexpr std::size_t min_stack_size = detail::min_fiber_stack_size;
+  /// Larger requested stacks are refused: spawn throws troupe::error (1 GiB).
+  static constexpr std::size_t max_stack_size = detail::max_fiber_stack_size;
 
  protected:
-  explicit blocking_actor(fiber_options options = {}) noexcept
-      : stack_size_(std::max(options.stack_size, min_stack_size)) {}
+  /// Throws troupe::error if options.stack_size exceeds max_stack_size; spawn passes it on.
+  explicit blocking_actor(fiber_options options = {})
+      : stack_size_(detail::fiber_host::stack_size_for(options.stack_size)) {}
   ~blocking_actor() override = default;
 
   /// The next message, in send order per sender. Throws troupe::actor_exit at the close
@@ -401,7 +406,13 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
     static_assert(
         requires(Derived & d) { d.run(); },
         "troupe::blocking_actor: Derived needs a public `void run()`");
-    static_cast<Derived&>(*static_cast<blocking_actor*>(self)).run();
+    try {
+      static_cast<Derived&>(*static_cast<blocking_actor*>(self)).run();
+    } catch (const actor_exit&) {
+      // The close escaped run(): a normal stop, as if run() had returned. Caught here, at
+      // the nearest frame, rather than by the fiber's catch-all and then rethrown by stop()
+      // to tell it from a failure: one exception per closed actor instead of two.
+    }
   }
 
   detail::turn_result run_turn(unsigned budget, std::uint64_t& handled) noexcept final {

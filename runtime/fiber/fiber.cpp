@@ -34,9 +34,11 @@
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "troupe/detail/fiber_host.hpp"
+#include "troupe/error.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TROUPE_FIBER_ASAN 1
@@ -274,6 +276,15 @@ fiber* fiber::current() noexcept { return t_current; }
 // separates a blocking actor's turn from the jump: after a context switch every return
 // executed mispredicts (the return-address predictor saw the other stack's calls), so each
 // level costs a few ns per message (measured with BM_KindPingPong/blocking).
+
+std::size_t fiber_host::stack_size_for(std::size_t requested) {
+  if (requested > max_fiber_stack_size) {
+    throw troupe::error("a blocking actor asked for a fiber stack of " + std::to_string(requested) +
+                        " bytes (fiber_options::stack_size); the maximum is " +
+                        std::to_string(max_fiber_stack_size) + " bytes (1 GiB)");
+  }
+  return requested < min_fiber_stack_size ? min_fiber_stack_size : requested;
+}
 
 void fiber_host::start(runtime_core* core, std::size_t stack_size, void (*entry)(void*),
                        void* arg) {

@@ -249,8 +249,7 @@ bool runtime_core::drain(std::chrono::milliseconds limit) {
 }
 
 stack_pool& runtime_core::fiber_stacks(std::size_t size) {
-  const std::size_t rounded =
-      (size + stack_pool::page_size() - 1) / stack_pool::page_size() * stack_pool::page_size();
+  const std::size_t rounded = stack_pool::usable_size(size);  // throws above the maximum
   std::lock_guard lock(stacks_mu_);
   for (auto& p : stack_pools_) {
     if (p->stack_size() == rounded) return *p;

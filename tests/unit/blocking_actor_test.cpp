@@ -3,9 +3,11 @@
 // way run() can end stops the actor with event-actor accounting, selective receives keep
 // what they skip in order, and recv_for() times out.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <latch>
 #include <optional>
@@ -292,6 +294,71 @@ TEST_P(BlockingActor, LocalsOnADeepStackSurviveSuspensionAndMigration) {
   // Each message: 1 + (1 + 2 + ... + 100) from the frames above the recv.
   EXPECT_EQ(sum.load(), kMessages * (1 + 5050L));
   shutdown_and_expect_accounting(rt);
+}
+
+// ---- stack sizes ----------------------------------------------------------------------
+
+struct Sized : troupe::blocking_actor<Sized, int> {
+  Sized(std::size_t stack_size, std::atomic<bool>* ran)
+      : blocking_actor({.stack_size = stack_size}), ran_(ran) {}
+  // Uses as many bytes of stack as the message says: more than one page, so a stack that
+  // rounding had wrapped around to a single page overflows into its guard page.
+  void run() {
+    (void)use_stack(recv());
+    ran_->store(true);
+  }
+  [[gnu::noinline]] static char use_stack(int bytes) {
+    auto* p = static_cast<volatile char*>(__builtin_alloca(static_cast<std::size_t>(bytes)));
+    for (int i = 0; i < bytes; i += 256) p[i] = static_cast<char>(i);
+    return p[0];
+  }
+  std::atomic<bool>* ran_;
+};
+
+TEST(BlockingActorStackSize, ASizeAboveTheMaximumIsRefusedAtSpawnNamingTheSizeAndTheLimit) {
+  constexpr std::size_t max = Sized::max_stack_size;
+  static_assert(max == std::size_t{1} << 30);
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  // Near SIZE_MAX, rounding up to whole pages used to wrap around to a single page.
+  for (const std::size_t size :
+       {SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - (page - 1), SIZE_MAX - page, SIZE_MAX / 2, max + 1}) {
+    SCOPED_TRACE("stack_size " + std::to_string(size));
+    troupe::runtime rt(with_workers(1));
+    std::atomic<bool> ran{false};
+    try {
+      auto a = rt.spawn<Sized>(size, &ran);
+      a.send(8 * 1024);
+      a.close();
+      a.join();
+      ADD_FAILURE() << "spawn accepted the stack size; the actor "
+                    << (ran.load() ? "ran" : "did not run");
+    } catch (const troupe::error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(std::to_string(size)), std::string::npos) << what;
+      EXPECT_NE(what.find(std::to_string(max)), std::string::npos) << what;
+    }
+    EXPECT_FALSE(ran.load());
+    rt.shutdown();
+    EXPECT_EQ(rt.stats().spawned, 0u) << "a refused actor is never registered";
+  }
+}
+
+TEST(BlockingActorStackSize, TheMaximumIsAcceptedAndSmallSizesAreRaisedToTheMinimum) {
+  static_assert(Sized::min_stack_size == 16 * 1024);
+  troupe::runtime rt(with_workers(1));
+  // 8 KiB of stack in use: fits the 16 KiB minimum, not a single page. The largest size
+  // maps 1 GiB of address space; only the pages touched become resident.
+  for (const std::size_t size :
+       {std::size_t{0}, std::size_t{1}, Sized::min_stack_size - 1, Sized::max_stack_size}) {
+    SCOPED_TRACE("stack_size " + std::to_string(size));
+    std::atomic<bool> ran{false};
+    auto a = rt.spawn<Sized>(size, &ran);
+    a.send(8 * 1024);
+    a.join();  // run() returns after one message
+    EXPECT_TRUE(ran.load());
+  }
+  shutdown_and_expect_accounting(rt);
+  EXPECT_EQ(rt.stats().failed, 0u);
 }
 
 // Migration, made deterministic: the blocking actor wakes a hog from inside its turn, so

@@ -16,8 +16,19 @@ namespace troupe::detail {
 class runtime_core;
 class fiber;
 
+/// Usable stack bytes a blocking actor's fiber gets at least (smaller requests are raised).
+inline constexpr std::size_t min_fiber_stack_size = 16 * 1024;
+/// The largest stack a fiber may ask for: thousands of times what deep recursion needs, so a
+/// larger size is more likely an overflowed computation than a need (and near SIZE_MAX,
+/// rounding it up to whole pages would wrap around to a tiny stack).
+inline constexpr std::size_t max_fiber_stack_size = std::size_t{1} << 30;  // 1 GiB
+
 class fiber_host {
  public:
+  /// The stack size a fiber asking for `requested` bytes gets: at least min_fiber_stack_size.
+  /// Throws troupe::error, naming both sizes, if `requested` exceeds max_fiber_stack_size.
+  static std::size_t stack_size_for(std::size_t requested);
+
   fiber_host() noexcept = default;
   /// Unwinds the body if it started and has not finished (every destructor on its stack
   /// runs), then gives the stack back.
@@ -27,7 +38,7 @@ class fiber_host {
 
   /// Creates the fiber on a pooled stack of at least `stack_size` usable bytes (rounded up to
   /// whole pages) of `core`; entry(arg) runs at the first resume(). Throws std::bad_alloc if
-  /// no stack can be mapped.
+  /// no stack can be mapped, troupe::error if `stack_size` exceeds max_fiber_stack_size.
   void start(runtime_core* core, std::size_t stack_size, void (*entry)(void*), void* arg);
   bool started() const noexcept { return fiber_ != nullptr; }
   /// Runs the body until it suspends or returns.
