@@ -97,9 +97,6 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
       if (this->kill_requested()) return fail(nullptr);  // its queue becomes dead letters
     }
     for (unsigned i = 0; i < budget; ++i) {
-      // A kill() between two messages: the state word shares the mailbox's cache line,
-      // which the pop below touches anyway.
-      if (this->kill_requested()) return fail(nullptr);
       auto [n, retired] = this->mailbox_.pop();
       this->free_retired(retired);
       if (n == nullptr) {
@@ -111,6 +108,10 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
       if (this->is_close_sentinel(n)) {
         this->finish(nullptr);
         return detail::turn_result::stopped;
+      }
+      if (this->kill_requested()) {  // a kill() since the last message: this one is not run
+        this->dead_letter(n);          // (the state word shares the mailbox's cache line,
+        return fail(nullptr);          // which the pop above touched anyway)
       }
       auto* m = static_cast<node_type*>(n);
       ++handled;

@@ -11,7 +11,8 @@
 //
 // shutdown() (also run by the destructor) refuses new spawns, waits until no message is in
 // flight between actors (at most runtime_config::drain_timeout), closes every live actor,
-// waits until each has handled everything sent before its close and stopped, then joins
+// waits until each has handled everything sent before its close and stopped (a coroutine
+// or blocking actor awaiting a result when its close arrives stops waiting), then joins
 // the workers. It is idempotent and safe to call concurrently with sends; sends after it
 // become dead letters, and threads that keep sending cannot hold it up. Call it from a
 // thread that is not one of this runtime's own workers: there it throws troupe::error,

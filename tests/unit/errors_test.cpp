@@ -109,6 +109,19 @@ TEST(Errors, AnIdleRuntimeShutsDownWithoutAnyActor) {
   troupe::runtime untouched(with_workers(1));
 }
 
+// What a call threw: the troupe::error text, or "no exception".
+template <class F>
+std::string what_of_call(F&& f) {
+  try {
+    f();
+  } catch (const troupe::error& e) {
+    return e.what();
+  } catch (...) {
+    return "wrong exception type";
+  }
+  return "no exception";
+}
+
 struct Probe {
   troupe::ref<Nop> other;
 };
@@ -128,17 +141,6 @@ struct Misuser : troupe::actor<Misuser, Probe> {
   }
 
  private:
-  template <class F>
-  static std::string what_of_call(F&& f) {
-    try {
-      f();
-    } catch (const troupe::error& e) {
-      return e.what();
-    } catch (...) {
-      return "wrong exception type";
-    }
-    return "no exception";
-  }
   troupe::runtime* rt_;
   ProbeOut* out_;
 };
@@ -170,18 +172,6 @@ struct CtorProbe {
   std::string self;
   std::string spawn;
 };
-
-template <class F>
-std::string what_of_call(F&& f) {
-  try {
-    f();
-  } catch (const troupe::error& e) {
-    return e.what();
-  } catch (...) {
-    return "wrong exception type";
-  }
-  return "no exception";
-}
 
 struct EventProbe : troupe::actor<EventProbe, Nop> {
   explicit EventProbe(CtorProbe* p) {
