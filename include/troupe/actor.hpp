@@ -110,8 +110,8 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
         return detail::turn_result::stopped;
       }
       if (this->kill_requested()) {  // a kill() since the last message: this one is not run
-        this->dead_letter(n);          // (the state word shares the mailbox's cache line,
-        return fail(nullptr);          // which the pop above touched anyway)
+        this->dead_letter(n);        // (the state word shares the mailbox's cache line,
+        return fail(nullptr);        // which the pop above touched anyway)
       }
       auto* m = static_cast<node_type*>(n);
       ++handled;

@@ -171,9 +171,7 @@ class timer {
   /// in progress on the timer thread is waited for (the time of one send). From any thread,
   /// inside handlers too, including the target's own handler of that timer's message.
   /// False on an empty handle, after shutdown, or once the timer has ended otherwise.
-  bool cancel() noexcept {
-    return node_ != nullptr && detail::cancel_timer(core_, node_);
-  }
+  bool cancel() noexcept { return node_ != nullptr && detail::cancel_timer(core_, node_); }
 
   /// True while a delivery may still happen: a send_after() timer not yet fired, a
   /// send_every() timer not cancelled (explicitly, by its target's stop or by shutdown).
@@ -229,10 +227,10 @@ timer start_message_timer(const ref<Msgs...>& target, std::chrono::nanoseconds f
                 "troupe::send_every: the message must be copyable (each tick sends a copy)");
   runtime_core* core = ref_access::actor_of(target, operation)->core();
   const timer_clock::time_point due = timer_clock::now() + first;
-  auto* n = new message_timer<message, Periodic, Msgs...>(target, period.count(),
-                                                          std::forward<M>(msg));
+  auto* n =
+      new message_timer<message, Periodic, Msgs...>(target, period.count(), std::forward<M>(msg));
   retain_core(core);
-  timer handle(n, core);     // one of the node's two references
+  timer handle(n, core);         // one of the node's two references
   schedule_timer(core, due, n);  // the other; after shutdown it is retired at once
   return handle;
 }

@@ -27,8 +27,7 @@ void retain_core(runtime_core* core) noexcept { core->add_ref(); }
 void release_core(runtime_core* core) noexcept { core->release(); }
 
 void report_timer_send_failure() noexcept {
-  std::fputs("troupe: out of memory allocating a timer's message; that delivery is lost\n",
-             stderr);
+  std::fputs("troupe: out of memory allocating a timer's message; that delivery is lost\n", stderr);
 }
 
 }  // namespace troupe::detail

@@ -1,11 +1,11 @@
 // runtime/timer/timer_service.cpp — see timer_service.hpp.
 #include "timer/timer_service.hpp"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <limits>
 #include <new>
-
-#include <pthread.h>
 
 namespace troupe::detail {
 namespace {
@@ -56,7 +56,7 @@ void timer_service::retire_and_release(timer_node* n, bool fired) noexcept {
 
 bool timer_service::link(timer_node* n) {
   if (!thread_.joinable()) thread_ = std::thread([this] { run(); });  // may throw: unchanged
-  n->state_ = timer_state::pending;  // INV-TIMER-1
+  n->state_ = timer_state::pending;                                   // INV-TIMER-1
   wheel_.insert(n);
   ++pending_;
   // Wake the thread only if it would otherwise sleep past this timer: a steady stream of

@@ -101,15 +101,15 @@ class timer_service {
 
   const timer_clock::time_point epoch_;
   mutable std::mutex mu_;
-  std::condition_variable wake_;   // the thread's sleep
-  std::condition_variable done_;   // a node left `firing` (cancel() waits on it)
-  timing_wheel wheel_;             // guarded by mu_
+  std::condition_variable wake_;                    // the thread's sleep
+  std::condition_variable done_;                    // a node left `firing` (cancel() waits on it)
+  timing_wheel wheel_;                              // guarded by mu_
   std::unordered_map<timer_id, task_node*> tasks_;  // guarded by mu_; pending tasks by id
-  timer_id next_id_ = 1;           // guarded by mu_
-  std::size_t pending_ = 0;        // guarded by mu_
-  std::uint64_t cancelled_by_stop_ = 0;  // guarded by mu_
-  unsigned cancel_waiters_ = 0;    // guarded by mu_: cancel() calls waiting on done_
-  bool stopped_ = false;           // guarded by mu_
+  timer_id next_id_ = 1;                            // guarded by mu_
+  std::size_t pending_ = 0;                         // guarded by mu_
+  std::uint64_t cancelled_by_stop_ = 0;             // guarded by mu_
+  unsigned cancel_waiters_ = 0;  // guarded by mu_: cancel() calls waiting on done_
+  bool stopped_ = false;         // guarded by mu_
   // When the thread will wake by itself, in ns since epoch_: its current wait's deadline
   // (max: none). Guarded by mu_; link() notifies only for an earlier due time. Starts at
   // min, so nothing notifies before the thread's first wait: until then it has not slept,

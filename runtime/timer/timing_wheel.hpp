@@ -50,8 +50,8 @@ class timing_wheel {
   static constexpr unsigned slots = 1u << slot_bits;  // 64: one occupancy word per level
   static constexpr unsigned levels = 6;
   static constexpr tick span = tick{1} << (slot_bits * levels);  // ticks the levels cover
-  static constexpr std::uint8_t due_level = 0xff;  // level_ of a node in the due list
-  static constexpr unsigned wake_scan_limit = 8;     // see next_wake()
+  static constexpr std::uint8_t due_level = 0xff;                // level_ of a node in the due list
+  static constexpr unsigned wake_scan_limit = 8;                 // see next_wake()
 
   timing_wheel() = default;
   timing_wheel(const timing_wheel&) = delete;
@@ -72,8 +72,8 @@ class timing_wheel {
     }
     // Beyond the span: park it in the farthest slot; it is re-examined there (INV-WHEEL-2).
     const tick target = d - elapsed_ < span ? d : elapsed_ + span - 1;
-    unsigned level = static_cast<unsigned>(std::bit_width((target ^ elapsed_) | (slots - 1)) - 1) /
-                     slot_bits;
+    unsigned level =
+        static_cast<unsigned>(std::bit_width((target ^ elapsed_) | (slots - 1)) - 1) / slot_bits;
     if (level >= levels) level = levels - 1;  // crossing the top digit: the top level
     const unsigned slot = static_cast<unsigned>(target >> (level * slot_bits)) & (slots - 1);
     push_back(wheel_[level][slot], n, static_cast<std::uint8_t>(level),

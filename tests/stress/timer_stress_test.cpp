@@ -67,9 +67,9 @@ TEST_P(TimerStress, OneShotCancelRacingWithTheFireEndsExactlyOneWay) {
         batch.clear();
         for (int j = i; j < i + kBatch && j < kPerThread; ++j) {
           const int index = th * kPerThread + j;
-          batch.emplace_back(index, troupe::send_after(target,
-                                                       std::chrono::microseconds(rng() % 1500),
-                                                       Hit{index}));
+          batch.emplace_back(
+              index,
+              troupe::send_after(target, std::chrono::microseconds(rng() % 1500), Hit{index}));
         }
         std::this_thread::sleep_for(std::chrono::microseconds(rng() % 1500));
         for (auto& [index, t] : batch) {
@@ -152,8 +152,7 @@ struct Hop {
   int left;
 };
 struct Hopper : troupe::actor<Hopper, Hop> {
-  Hopper(const std::vector<troupe::ref<Hop>>* peers, std::uint64_t seed,
-         std::atomic<int>* finished)
+  Hopper(const std::vector<troupe::ref<Hop>>* peers, std::uint64_t seed, std::atomic<int>* finished)
       : peers_(peers), rng_(seed), finished_(finished) {}
   void on(Hop h) {
     if (h.left < 0) return;  // an outside thread's timer: no chain

@@ -257,8 +257,8 @@ TEST_P(TimerApi, ManyPendingTimersAreScheduledAndCancelled) {
   ts.reserve(kTimers);
   for (int i = 0; i < kTimers; ++i) {
     // Spread over every level of the wheel: 1 s to about 3 days.
-    ts.push_back(troupe::send_after(a, 1s + std::chrono::milliseconds((std::int64_t{i} * 7919) % 259'200'000),
-                                    Ping{i}));
+    ts.push_back(troupe::send_after(
+        a, 1s + std::chrono::milliseconds((std::int64_t{i} * 7919) % 259'200'000), Ping{i}));
   }
   int cancelled = 0;
   for (auto& t : ts) cancelled += t.cancel() ? 1 : 0;

@@ -214,7 +214,8 @@ TEST(TimingWheel, RandomScheduleEachKeptNodeOnceNeverEarlyNeverSkipped) {
   // Everything left comes out once the clock passes the last due time.
   while (const std::optional<tick> next = w.next_wake()) {
     now = *next;
-    while (timer_node* n = w.pop_due(now)) ++seen[static_cast<std::size_t>(static_cast<test_node*>(n)->index)];
+    while (timer_node* n = w.pop_due(now))
+      ++seen[static_cast<std::size_t>(static_cast<test_node*>(n)->index)];
   }
   for (std::size_t k = 0; k < ns.all.size(); ++k) {
     ASSERT_EQ(static_cast<int>(seen[k]) + static_cast<int>(removed[k]), 1) << "node " << k;

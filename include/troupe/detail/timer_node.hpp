@@ -80,7 +80,8 @@ class timer_node {
 
 // The per-timer memory figure in docs/benchmarks.md relies on this (vtable pointer, two
 // links, due time, count, four bytes of state).
-static_assert(sizeof(timer_node) == 40, "timer_node grew: recheck docs/benchmarks.md's timer figure");
+static_assert(sizeof(timer_node) == 40,
+              "timer_node grew: recheck docs/benchmarks.md's timer figure");
 
 /// Hands `n` (holding the service's reference) to `core`'s timer service, due at `first`.
 /// After shutdown the node is retired at once and false is returned. If starting the timer
