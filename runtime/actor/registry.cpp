@@ -5,6 +5,7 @@
 #include <array>
 #include <chrono>
 #include <utility>
+#include <vector>
 
 #include "actor/shard_table.hpp"
 #include "troupe/detail/actor_base.hpp"
@@ -70,7 +71,7 @@ void actor_registry::shard_drained() noexcept {
   if (--undrained_ == 0) all_drained_.notify_all();
 }
 
-bool actor_registry::close_shard(shard& s) {
+bool actor_registry::close_shard(shard& s, clock::time_point until) {
   // Walks the shard in list order, walk_batch actors at a time: under the lock it pins the
   // next batch of actors not yet closed (a reference each) and the actor after them (the
   // place to resume); without the lock it closes and unpins them. So the lock is held only
@@ -87,7 +88,7 @@ bool actor_registry::close_shard(shard& s) {
     {
       std::unique_lock lock(s.mu);
       if (first) {
-        // The shard was closed by close_all_and_wait(): the list only shrinks.
+        // The shard was closed by refuse_adds(): the list only shrinks.
         stopped_before = s.totals.stopped;
         first = false;
       } else {
@@ -95,7 +96,7 @@ bool actor_registry::close_shard(shard& s) {
         // stop. The timeout only guards against actors that stop only once some other,
         // not yet closed actor does; they then cost a pause, not a hang.
         const std::uint64_t floor = stopped_before + posted;  // all we posted have stopped
-        if (floor - std::min(floor, s.totals.stopped) > max_pending) {
+        if (floor - std::min(floor, s.totals.stopped) > max_pending && clock::now() < until) {
           s.resume_at = floor - max_pending / 2;
           s.walker_waiting = true;
           s.progress.wait_for(lock, std::chrono::milliseconds(10),
@@ -132,26 +133,52 @@ bool actor_registry::close_shard(shard& s) {
 }
 
 void actor_registry::refuse_adds() {
+  {
+    // Before any shard is closed: a closed shard whose last actor stops counts itself down
+    // (remove()), even before close_all() walks it.
+    std::lock_guard lock(wait_mu_);
+    if (refusing_) return;
+    refusing_ = true;
+    undrained_ = n_;
+  }
   for (unsigned i = 0; i < n_; ++i) {
     std::lock_guard lock(shards_[i].mu);
     shards_[i].closed = true;
   }
 }
 
-void actor_registry::close_all_and_wait() {
-  {
-    std::lock_guard lock(wait_mu_);
-    undrained_ = n_;
-  }
+void actor_registry::close_all(clock::time_point until) {
   // Every shard refuses adds before the first close is posted: from here on no spawn
   // succeeds anywhere, so actors that keep spawning cannot prolong the walk.
   refuse_adds();
   for (unsigned i = 0; i < n_; ++i) {
     shard& s = shards_[i];
-    if (close_shard(s)) shard_drained();
+    if (close_shard(s, until)) shard_drained();
   }
+}
+
+bool actor_registry::wait_all_stopped(clock::time_point until) {
+  std::unique_lock lock(wait_mu_);
+  return all_drained_.wait_until(lock, until, [this] { return undrained_ == 0; });
+}
+
+void actor_registry::close_all_and_wait() {
+  close_all(clock::time_point::max());
   std::unique_lock lock(wait_mu_);
   all_drained_.wait(lock, [this] { return undrained_ == 0; });
+}
+
+std::vector<actor_base*> actor_registry::pin_live() {
+  std::vector<actor_base*> out;
+  for (unsigned i = 0; i < n_; ++i) {
+    std::lock_guard lock(shards_[i].mu);
+    // Listed actors have not finished stopping, so their life reference keeps them.
+    for (actor_base* a = shards_[i].head; a != nullptr; a = a->reg_next_) {
+      a->add_ref();
+      out.push_back(a);
+    }
+  }
+  return out;
 }
 
 actor_registry::counts actor_registry::totals() const {

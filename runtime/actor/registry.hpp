@@ -22,10 +22,12 @@
 // from is still listed.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "actor/spin_mutex.hpp"
 #include "troupe/detail/sync.hpp"
@@ -50,11 +52,20 @@ class actor_registry {
   bool add(actor_base* a, unsigned shard);
   /// Removes a stopping actor from the shard add() put it in (called once, from finish()).
   void remove(actor_base* a, bool failed) noexcept;
+  using clock = std::chrono::steady_clock;
+
   /// Closes every shard: add() fails from now on, in every shard. Idempotent.
   void refuse_adds();
-  /// Refuses further adds, posts close() to every live actor, and waits until every one has
-  /// stopped and been removed.
+  /// Refuses further adds and posts close() to every live actor (throttled, see the top of
+  /// this file, until `until`; after it, without waiting).
+  void close_all(clock::time_point until);
+  /// After close_all(): waits until every actor has stopped and been removed (true) or
+  /// until `until` (false).
+  bool wait_all_stopped(clock::time_point until);
+  /// close_all() and wait_all_stopped(), without a time limit.
   void close_all_and_wait();
+  /// Every actor not yet removed, each pinned by a reference the caller must release.
+  std::vector<actor_base*> pin_live();
 
   /// The shard for a spawn from worker `index` of this runtime, or from another thread
   /// (`index` == no_worker).
@@ -86,7 +97,7 @@ class actor_registry {
   static constexpr std::uint64_t max_pending = 4096;  // closed by the walk, not yet stopped
 
   /// Closes the shard and walks it; true if it is drained already (caller signals).
-  bool close_shard(shard& s);
+  bool close_shard(shard& s, clock::time_point until);
   void shard_drained() noexcept;
 
   const unsigned n_;
@@ -94,6 +105,7 @@ class actor_registry {
   std::unique_ptr<shard[]> shards_;
   std::mutex wait_mu_;
   std::condition_variable all_drained_;
+  bool refusing_ = false;   // under wait_mu_: refuse_adds() has run
   unsigned undrained_ = 0;  // under wait_mu_: closed shards whose live count is not yet 0
 };
 

@@ -169,3 +169,26 @@ TEST(ShutdownDrain, AZeroDrainTimeoutClosesAtOnceAndStillLosesNothingUncounted) 
 }
 
 }  // namespace
+
+// An actor that stops on its own while shutdown() drains (here: it closes itself in the
+// handler of the last message in flight) can leave its registry shard empty before the
+// close walk starts. That shard must still count as stopped: shutdown() used to wait for it
+// forever.
+struct ClosesItself : troupe::actor<ClosesItself, int> {
+  void on(int) {
+    std::this_thread::sleep_for(20ms);  // still in flight when the drain starts looking
+    self().close();
+  }
+};
+
+TEST(ShutdownDrain, AnActorThatStopsOnItsOwnDuringTheDrainDoesNotHoldShutdownUp) {
+  for (int round = 0; round < 3; ++round) {
+    troupe::runtime rt(with_workers(2));
+    auto a = rt.spawn<ClosesItself>();  // from outside the pool: the outside threads' shard
+    a.send(1);
+    troupe::test::returns_within("shutdown() after the only actor stopped on its own",
+                                 [&rt] { rt.shutdown(); });
+    EXPECT_TRUE(a.stopped());
+    EXPECT_EQ(rt.stats().handled, 1u);
+  }
+}
