@@ -3,12 +3,27 @@
 
 #include <cstdio>
 #include <exception>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "sched/runtime_core.hpp"
 #include "troupe/error.hpp"
 
 namespace troupe {
+namespace {
+
+// A shutdown(deadline) that gave up on a handler which never returned leaves the core to
+// the threads that may still use it: it is never freed, and kept on this list so that it
+// stays reachable (a leak checker does not report it; a debugger finds it).
+void keep_abandoned(detail::runtime_core* core) {
+  static std::mutex mu;
+  static auto* list = new std::vector<detail::runtime_core*>;  // never freed, on purpose
+  std::lock_guard lock(mu);
+  list->push_back(core);
+}
+
+}  // namespace
 
 runtime::runtime() : runtime(runtime_config{}) {}
 
@@ -27,11 +42,19 @@ runtime::~runtime() {
         stderr);
     std::terminate();
   }
-  core_->shutdown();
-  core_->release();
+  core_->shutdown(std::nullopt);
+  if (core_->abandoned()) {
+    keep_abandoned(core_);
+  } else {
+    core_->release();
+  }
 }
 
-void runtime::shutdown() { core_->shutdown(); }
+void runtime::shutdown() { (void)core_->shutdown(std::nullopt); }
+
+shutdown_report runtime::shutdown(std::chrono::milliseconds deadline) {
+  return core_->shutdown(deadline);
+}
 
 runtime_stats runtime::stats() const { return core_->stats(); }
 

@@ -68,19 +68,25 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
     d.on(std::move(m));
   };
 
-  void dispatch(node_type* n) {
+  void dispatch(node_type* n, detail::turn_record& turn) {
     static_assert((handles<Msgs> && ...),
                   "troupe::actor: every message type in actor<Derived, Msgs...> needs a "
                   "public handler on(M) in Derived");
     auto& self = static_cast<Derived&>(*this);
     if constexpr (sizeof...(Msgs) == 1) {
+      turn.took(typeid(typename base::node_type::payload_type));
       self.on(std::move(n->payload()));
     } else {
-      std::visit([&self](auto& m) { self.on(std::move(m)); }, n->payload());
+      std::visit(
+          [&self, &turn](auto& m) {
+            turn.took(typeid(std::remove_cvref_t<decltype(m)>));
+            self.on(std::move(m));
+          },
+          n->payload());
     }
   }
 
-  detail::turn_result run_turn(unsigned budget, std::uint64_t& handled) noexcept final {
+  detail::turn_result run_turn(unsigned budget, detail::turn_record& turn) noexcept final {
     if constexpr (detail::has_on_start<Derived>) {
       if (this->first_start()) {  // before anything else, even a message sent earlier
         try {
@@ -114,9 +120,8 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
         return fail(nullptr);        // which the pop above touched anyway)
       }
       auto* m = static_cast<node_type*>(n);
-      ++handled;
       try {
-        dispatch(m);
+        dispatch(m, turn);
       } catch (...) {
         m->destroy_payload();
         return fail(std::current_exception());

@@ -340,7 +340,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   // Moves the payload out; the node is freed if it is ours (stashed), else it stays the
   // mailbox's dummy.
   std::optional<message> hand_over(node_type* n, bool owned) {
-    ++*handled_;
+    turn_->took(n->payload_type_info());
     struct release_after {
       node_type* n;
       bool owned;
@@ -415,9 +415,9 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
     }
   }
 
-  detail::turn_result run_turn(unsigned budget, std::uint64_t& handled) noexcept final {
+  detail::turn_result run_turn(unsigned budget, detail::turn_record& turn) noexcept final {
     budget_left_ = budget;
-    handled_ = &handled;
+    turn_ = &turn;
     if (!fiber_.started()) {
       try {
         fiber_.start(this->core(), stack_size_, &enter, this);
@@ -468,8 +468,8 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   detail::fiber_host fiber_;
   detail::message_stash<node_type> stash_;  // skipped, or arrived while awaiting a result
   const detail::result_state_base* awaited_ = nullptr;  // the state await() waits for, if any
-  std::uint64_t* handled_ = nullptr;
-  std::uint64_t generation_ = 0;  // of the latest armed timeout
+  detail::turn_record* turn_ = nullptr;                 // the running turn's (run_turn())
+  std::uint64_t generation_ = 0;                        // of the latest armed timeout
   detail::timer_id timer_ = 0;
   std::size_t stack_size_;
   unsigned budget_left_ = 0;

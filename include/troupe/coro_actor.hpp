@@ -290,7 +290,7 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       current_ = stash_.pop_front();
       current_owned_ = true;
       --budget_left_;
-      ++*handled_;
+      turn_->took(current_->payload_type_info());
       return true;
     }
     if (exiting_) return true;
@@ -305,7 +305,7 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
     current_ = static_cast<node_type*>(n);
     current_owned_ = false;
     --budget_left_;
-    ++*handled_;
+    turn_->took(current_->payload_type_info());
     return true;
   }
 
@@ -369,9 +369,9 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
         [s](const message& m) { return detail::payload_is_request_for<Msgs...>(m, s); });
   }
 
-  detail::turn_result run_turn(unsigned budget, std::uint64_t& handled) noexcept final {
+  detail::turn_result run_turn(unsigned budget, detail::turn_record& turn) noexcept final {
     budget_left_ = budget;
-    handled_ = &handled;
+    turn_ = &turn;
     if (!coro_) {
       try {
         coro_ = static_cast<Derived&>(*this).run().release();
@@ -451,7 +451,7 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
   detail::message_stash<node_type> stash_;  // arrived while awaiting a result
   std::exception_ptr stash_error_;          // stash_next() failed: stop with this
   const detail::result_state_base* awaited_ = nullptr;  // the co_await in progress, if any
-  std::uint64_t* handled_ = nullptr;
+  detail::turn_record* turn_ = nullptr;                 // the running turn's (run_turn())
   unsigned budget_left_ = 0;
   wait_reason wait_ = wait_reason::message;
   await_end await_end_ = await_end::none;  // set by end_await(), read by await_resume()

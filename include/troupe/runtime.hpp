@@ -3,7 +3,7 @@
 //   troupe::runtime rt;                    // one worker per hardware thread
 //   auto c = rt.spawn<Counter>();          // typed handle
 //   c.send(Add{5});
-//   rt.shutdown();                         // close every actor, drain, join the workers
+//   rt.shutdown();                         // drain, close every actor, join the workers
 //
 // Workers: each owns a Chase–Lev work-stealing deque of runnable actors plus a LIFO slot
 // for the actor it woke last; sends from other threads go through an injection queue.
@@ -18,6 +18,9 @@
 // thread that is not one of this runtime's own workers: there it throws troupe::error,
 // and the destructor prints why and calls std::terminate(). On another runtime's worker
 // (a runtime made and ended inside a handler) it works, blocking that worker meanwhile.
+// shutdown() waits as long as the actors take (saying on stderr, after 10 s, which handlers
+// it waits for); shutdown(deadline) bounds it and reports who held it up (diagnostics.hpp).
+// runtime_config::stuck_handler_limit reports long handlers while the runtime runs.
 #pragma once
 
 #include <chrono>
@@ -26,6 +29,7 @@
 #include <utility>
 
 #include "troupe/actor.hpp"
+#include "troupe/diagnostics.hpp"
 #include "troupe/stats.hpp"
 
 namespace troupe {
@@ -52,6 +56,14 @@ struct runtime_config {
   /// Called when an exception stops an actor, on the worker that ran it. Must not throw.
   /// Default: one line on stderr naming the actor and the exception.
   std::function<void(const failure&)> on_failure{};
+  /// The stuck-handler watchdog: a handler still running after this long is reported, once,
+  /// through on_stuck_handler (diagnostics.hpp). Zero (the default) turns the watchdog off:
+  /// no thread, no cost. When on, one thread looks at what each worker runs every quarter
+  /// of the limit (at least every 1 ms); the handlers themselves are never timed.
+  std::chrono::milliseconds stuck_handler_limit{0};
+  /// Called on the watchdog thread for each stuck handler; must not throw and should return
+  /// quickly (the watchdog waits for it). Default: one line on stderr.
+  std::function<void(const stuck_handler&)> on_stuck_handler{};
 };
 
 class runtime {
@@ -75,6 +87,20 @@ class runtime {
   /// closes every live actor, waits for all of them to stop, joins the workers. Throws
   /// troupe::error on one of this runtime's own workers.
   void shutdown();
+
+  /// shutdown() with a time limit. The drain (for at most half of `deadline`, and at most
+  /// drain_timeout) and the closes run as in shutdown(), for at most `deadline` in all. Actors that
+  /// have not stopped when it passes are killed (their queued messages become dead letters with
+  /// reason dead_letter_reason::shutdown_deadline) and given up to kill_grace to stop. The report
+  /// (diagnostics.hpp) names each actor that had not stopped at the deadline: its id and type, the
+  /// message it was handling and for how long. It returns within deadline + kill_grace plus the
+  /// time to walk the live actors, even when a handler never returns: such a handler is named in
+  /// the report and its worker abandoned (report.complete == false; exit the process). A zero
+  /// deadline kills at once, without draining. Called again after a shutdown, returns an empty
+  /// report at once. Throws troupe::error on one of this runtime's own workers.
+  shutdown_report shutdown(std::chrono::milliseconds deadline);
+  /// How long shutdown(deadline) waits for the actors it killed to stop.
+  static constexpr std::chrono::milliseconds kill_grace{1'000};
 
   /// Counters; exact after shutdown() (see runtime_stats).
   runtime_stats stats() const;

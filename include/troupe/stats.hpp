@@ -30,11 +30,12 @@ struct runtime_stats {
 
 /// Why a message became a dead letter.
 enum class dead_letter_reason : unsigned char {
-  stopped,     ///< the receiver had stopped: its close() sentinel, or its run() returned
-  shutdown,    ///< the receiver was stopped by runtime::shutdown()
-  killed,      ///< the receiver was stopped by ref::kill(), its queue unhandled
-  failed,      ///< the receiver had stopped by an exception
-  late_reply,  ///< a reply to an ask() that had already timed out (receiver is 0)
+  stopped,            ///< the receiver had stopped: its close() sentinel, or its run() returned
+  shutdown,           ///< the receiver was stopped by runtime::shutdown()
+  killed,             ///< the receiver was stopped by ref::kill(), its queue unhandled
+  failed,             ///< the receiver had stopped by an exception
+  late_reply,         ///< a reply to an ask() that had already timed out (receiver is 0)
+  shutdown_deadline,  ///< the receiver was killed by runtime::shutdown(deadline) at its deadline
 };
 
 /// Passed to the dead-letter callback, on whichever thread drained the message.

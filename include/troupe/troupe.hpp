@@ -5,6 +5,7 @@
 #include "troupe/ask.hpp"             // IWYU pragma: export
 #include "troupe/blocking_actor.hpp"  // IWYU pragma: export
 #include "troupe/coro_actor.hpp"      // IWYU pragma: export
+#include "troupe/diagnostics.hpp"     // IWYU pragma: export
 #include "troupe/error.hpp"           // IWYU pragma: export
 #include "troupe/ref.hpp"             // IWYU pragma: export
 #include "troupe/result.hpp"          // IWYU pragma: export

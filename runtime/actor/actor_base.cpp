@@ -130,11 +130,11 @@ std::exception_ptr actor_base::serve_side() noexcept {
   while (list != nullptr) {
     side_node* n = std::exchange(list, list->next);
     if (n->message_type != nullptr) {
-      // Served inside our turn, so on a worker of our runtime (the turn's owner): its
-      // counters are ours to write.
+      // Served inside our turn, so on a worker of our runtime (the turn's owner): its turn
+      // record is ours to write, and the worker counts what it took as handled.
       worker* w = current_worker_of(core());
       assert(w != nullptr && "serve_side() outside the actor's turn");
-      if (w != nullptr) worker_counters::add(w->counters().handled, 1);
+      if (w != nullptr) w->turn().took(*n->message_type);
     }
     try {
       n->handle(n, *this, true);
@@ -270,6 +270,8 @@ void actor_base::report_dead_letter(const std::type_info& type) const noexcept {
   dead_letter_reason reason = dead_letter_reason::stopped;
   if ((s & actor_state::failed) != 0) {
     reason = dead_letter_reason::failed;
+  } else if ((s & actor_state::killed_at_deadline) != 0) {
+    reason = dead_letter_reason::shutdown_deadline;
   } else if ((s & actor_state::kill_requested) != 0) {
     reason = dead_letter_reason::killed;
   } else if ((s & actor_state::closed_by_shutdown) != 0) {
@@ -287,6 +289,13 @@ void actor_base::kill() noexcept {
   }
   // The signal reaches the consumer at its next turn boundary (or wakes an idle actor).
   if (mailbox_.signal()) became_runnable(current_worker_of(core()));
+}
+
+void actor_base::kill_for_deadline() noexcept {
+  if (is_stopped()) return;  // stopped by its close: keep that reason for what comes late
+  // relaxed: read only for dead-letter reasons, after `stopped` (see report_dead_letter()).
+  state_.fetch_or(actor_state::killed_at_deadline, memory_order_relaxed);
+  kill();
 }
 
 void actor_base::close_for_shutdown() noexcept {

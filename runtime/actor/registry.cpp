@@ -181,6 +181,19 @@ std::vector<actor_base*> actor_registry::pin_live() {
   return out;
 }
 
+actor_base* actor_registry::pin_if_listed(const actor_base* a) {
+  for (unsigned i = 0; i < n_; ++i) {
+    std::lock_guard lock(shards_[i].mu);
+    for (actor_base* x = shards_[i].head; x != nullptr; x = x->reg_next_) {
+      if (x == a) {
+        x->add_ref();
+        return x;
+      }
+    }
+  }
+  return nullptr;
+}
+
 actor_registry::counts actor_registry::totals() const {
   counts t{0, 0, 0};
   for (unsigned i = 0; i < n_; ++i) {

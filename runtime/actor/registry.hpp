@@ -66,6 +66,10 @@ class actor_registry {
   void close_all_and_wait();
   /// Every actor not yet removed, each pinned by a reference the caller must release.
   std::vector<actor_base*> pin_live();
+  /// `a`, pinned (a reference the caller must release), if it is listed; else nullptr.
+  /// Walks every shard (O(live actors)): for diagnostics, never on a hot path. `a` is only
+  /// compared, so it may be a stale pointer.
+  actor_base* pin_if_listed(const actor_base* a);
 
   /// The shard for a spawn from worker `index` of this runtime, or from another thread
   /// (`index` == no_worker).

@@ -25,6 +25,9 @@ runtime_config validated(runtime_config c) {
     throw error("runtime_config::deque_capacity must be a power of two, at least 2");
   }
   if (c.drain_timeout.count() < 0) throw error("runtime_config::drain_timeout must be >= 0");
+  if (c.stuck_handler_limit.count() < 0) {
+    throw error("runtime_config::stuck_handler_limit must be >= 0 (0: no watchdog)");
+  }
   return c;
 }
 
@@ -69,6 +72,7 @@ runtime_core::~runtime_core() {
 
 void runtime_core::start() {
   for (auto& w : workers_) w->start();
+  watchdog_.start(workers_, registry_, config_.stuck_handler_limit, config_.on_stuck_handler);
 }
 
 void runtime_core::register_actor(actor_base* a) {
@@ -156,35 +160,163 @@ void runtime_core::report_failure(const actor_base& a, std::exception_ptr e) con
   }
 }
 
-void runtime_core::shutdown() {
+shutdown_report runtime_core::shutdown(std::optional<std::chrono::milliseconds> limit) {
   if (current_worker_of(this) != nullptr) {
     throw error(
         "shutdown() called on one of this runtime's own workers (inside a handler); it "
         "would wait for the very worker it runs on. Call it from a thread outside this "
         "runtime.");
   }
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
   std::lock_guard lock(shutdown_mu_);
-  if (shut_down_) return;
+  shutdown_report report;
+  if (shut_down_) {
+    report.complete = !abandoned();
+    return report;
+  }
+  if (limit && limit->count() < 0) limit = std::chrono::milliseconds(0);
+  const auto deadline = limit ? start + *limit : clock::time_point::max();
+  turn_watch watch(worker_count());
   // From this instant no spawn succeeds; then the work in flight finishes before anyone
   // is closed, so messages between live actors are delivered, not dead-lettered.
   registry_.refuse_adds();
-  drain(config_.drain_timeout);
-  registry_.close_all_and_wait();
-  // No actor is left to wait for a timeout; pending ask() timeouts of outside threads are
-  // discarded too (their requests were handled or dead-lettered, which settles the result).
+  // With a deadline, the drain may take half of it: the closes need time too.
+  report.drained =
+      drain(limit ? std::min(config_.drain_timeout, *limit / 2) : config_.drain_timeout, watch);
+  registry_.close_all(deadline);
+  bool stopped = wait_stopped(deadline, watch);
+  if (!stopped) {
+    // The deadline passed: what is still running is killed (at its next turn boundary, or
+    // its next receive or await), and given kill_grace to stop.
+    report.deadline_passed = true;
+    const auto at = clock::now();
+    watch.look(workers_, at);
+    const std::vector<turn_watch::sighting> seen_at_deadline = watch.seen();
+    const std::vector<actor_base*> live = registry_.pin_live();
+    // A sighting names a listed actor only if its worker still runs the same handler now
+    // that the actor is pinned (turn_record.hpp); forget the others.
+    std::vector<turn_watch::sighting> running = seen_at_deadline;
+    for (std::size_t i = 0; i < running.size(); ++i) {
+      if (!turn_watch::still_running(*workers_[i], running[i])) running[i] = {};
+    }
+    for (actor_base* a : live) a->kill_for_deadline();
+    stopped = wait_stopped(clock::now() + runtime::kill_grace, watch);
+    describe_stragglers(live, running, at, report);
+    for (actor_base* a : live) a->release();
+  }
+  // No actor is left to wait for a timeout (or those left are abandoned); pending ask()
+  // timeouts of outside threads are discarded too (their requests were handled or
+  // dead-lettered, which settles the result).
   timers_.stop();
+  watchdog_.stop();
   // Every actor has stopped, and a stopped actor is never scheduled again, so no work can
   // appear from here on: the workers may leave as soon as they find nothing to do.
   // seq_cst: pairs with the workers' re-check in the idle protocol (INV-IDLE-3).
   stopping_.store(true, memory_order_seq_cst);
   idle_.wake_all();
+  shut_down_ = true;
+  if (!stopped) {
+    // A handler did not return even after the kill: its worker cannot be joined, and
+    // whatever it touches (this core, its actors, the pools) must stay. Abandon them.
+    // relaxed: read by this runtime's owner (~runtime) after this call returned to it.
+    abandoned_.store(true, memory_order_relaxed);
+    for (auto& w : workers_) w->detach();
+    report.complete = false;
+    report.took = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
+    return report;
+  }
   for (auto& w : workers_) w->join();
   // The workers are gone (join() synchronized with them): return their reference credit.
   // release: as in release_actor_ref(); not final, the runtime object still holds one.
   for (unsigned i = 0; i < worker_count(); ++i) {
     refs_.fetch_sub(std::exchange(credits_[i].n, 0), memory_order_release);
   }
-  shut_down_ = true;
+  report.took = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
+  return report;
+}
+
+bool runtime_core::abandoned() const noexcept {
+  // relaxed: see shutdown().
+  return abandoned_.load(memory_order_relaxed);
+}
+
+bool runtime_core::wait_stopped(std::chrono::steady_clock::time_point until, turn_watch& watch) {
+  using clock = std::chrono::steady_clock;
+  const auto started = clock::now();
+  auto next_note = started + std::chrono::seconds(10);
+  for (;;) {
+    const auto now = clock::now();
+    if (now >= until) return registry_.wait_all_stopped(now);
+    watch.look(workers_, now);
+    if (until == clock::time_point::max() && now >= next_note) {
+      // Without a deadline shutdown() waits as long as it takes; say who it waits for.
+      next_note = now + std::chrono::minutes(1);
+      const auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - started);
+      std::fprintf(stderr,
+                   "troupe: shutdown() has waited %lld s for actors to stop (use "
+                   "shutdown(deadline) to bound it)\n",
+                   static_cast<long long>(waited.count()));
+      for (std::size_t i = 0; i < watch.seen().size(); ++i) {
+        const turn_watch::sighting& s = watch.seen()[i];
+        actor_base* a = s.actor != nullptr ? registry_.pin_if_listed(s.actor) : nullptr;
+        if (a == nullptr) continue;
+        if (turn_watch::still_running(*workers_[i], s)) {
+          std::fprintf(
+              stderr, "troupe:   worker %zu: actor %s (id %#llx) %s%s for at least %lld ms\n", i,
+              demangled_name(a->actor_type()).c_str(), static_cast<unsigned long long>(a->id()),
+              s.message != nullptr ? "handling " : "running, between messages,",
+              s.message != nullptr ? demangled_name(*s.message).c_str() : "",
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(now - s.since).count()));
+        }
+        a->release();
+      }
+    }
+    if (registry_.wait_all_stopped(std::min(until, now + std::chrono::milliseconds(10)))) {
+      return true;
+    }
+  }
+}
+
+void runtime_core::describe_stragglers(const std::vector<actor_base*>& live,
+                                       const std::vector<turn_watch::sighting>& seen,
+                                       std::chrono::steady_clock::time_point at,
+                                       shutdown_report& r) const {
+  struct entry {
+    actor_base* a;
+    const turn_watch::sighting* running;  // the worker running it at the deadline, if any
+  };
+  std::vector<entry> entries;
+  entries.reserve(live.size());
+  for (actor_base* a : live) {
+    const turn_watch::sighting* running = nullptr;
+    for (const auto& s : seen) {
+      if (s.actor == a) running = &s;
+    }
+    entries.push_back({a, running});
+  }
+  // In a handler first, longest-running first; then the rest in registry order.
+  std::stable_sort(entries.begin(), entries.end(), [](const entry& x, const entry& y) {
+    if ((x.running != nullptr) != (y.running != nullptr)) return x.running != nullptr;
+    return x.running != nullptr && x.running->since < y.running->since;
+  });
+  r.stragglers_total = entries.size();
+  const std::size_t listed = std::min(entries.size(), shutdown_report::max_stragglers);
+  r.stragglers.reserve(listed);
+  for (std::size_t i = 0; i < listed; ++i) {
+    const entry& e = entries[i];
+    shutdown_report::straggler s;
+    s.actor = e.a->id();
+    s.actor_type = demangled_name(e.a->actor_type());
+    if (e.running != nullptr) {
+      s.in_handler = true;
+      if (e.running->message != nullptr) s.message_type = demangled_name(*e.running->message);
+      s.running_for = std::chrono::duration_cast<std::chrono::milliseconds>(at - e.running->since);
+    }
+    s.stopped = e.a->is_stopped();
+    r.stragglers.push_back(std::move(s));
+  }
 }
 
 std::uint64_t runtime_core::in_flight() const noexcept {
@@ -219,7 +351,7 @@ std::uint64_t runtime_core::in_flight() const noexcept {
   return sent > done ? sent - done : 0;
 }
 
-bool runtime_core::drain(std::chrono::milliseconds limit) {
+bool runtime_core::drain(std::chrono::milliseconds limit, turn_watch& watch) {
   // Quiescence is read from the counters the send and dispatch paths keep anyway, so
   // detecting it costs those paths nothing. A send counted but not yet visible to us could
   // make one sample look balanced; two equal, balanced samples a moment apart rule that
@@ -230,7 +362,9 @@ bool runtime_core::drain(std::chrono::milliseconds limit) {
   auto pause = std::chrono::microseconds(50);
   std::uint64_t last = in_flight();
   for (;;) {
-    if (clock::now() >= until) break;
+    const auto t = clock::now();
+    if (t >= until) break;
+    watch.look(workers_, t);
     std::this_thread::sleep_for(pause);
     const std::uint64_t now = in_flight();
     if (now == 0 && last == 0) return true;
@@ -241,7 +375,8 @@ bool runtime_core::drain(std::chrono::milliseconds limit) {
   if (limit.count() != 0) {
     std::fprintf(stderr,
                  "troupe: shutdown(): %llu messages still in flight after the drain limit of "
-                 "%lld ms (runtime_config::drain_timeout); closing every actor anyway\n",
+                 "%lld ms (runtime_config::drain_timeout, or half of a shutdown deadline); closing "
+                 "every actor anyway\n",
                  static_cast<unsigned long long>(in_flight()),
                  static_cast<long long>(limit.count()));
   }

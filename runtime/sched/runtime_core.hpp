@@ -18,10 +18,13 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <typeinfo>
 #include <vector>
 
 #include "actor/registry.hpp"
+#include "diag/turn_watch.hpp"
+#include "diag/watchdog.hpp"
 #include "fiber/stack_pool.hpp"
 #include "sched/idle.hpp"
 #include "sched/worker.hpp"
@@ -71,7 +74,11 @@ class runtime_core {
 
   // ---- the runtime object ---------------------------------------------------------------
   void start();
-  void shutdown();
+  /// runtime::shutdown() (no `limit`) and runtime::shutdown(deadline).
+  shutdown_report shutdown(std::optional<std::chrono::milliseconds> limit);
+  /// A shutdown(deadline) gave up on a handler that never returned: the workers were not
+  /// joined, and the core must never be freed (they may still use it).
+  bool abandoned() const noexcept;
   /// Messages sent and not yet handled or dead-lettered, as far as this thread can tell
   /// (never fewer than are really in flight, once every counted send is visible: see
   /// drain()). Any thread.
@@ -97,7 +104,16 @@ class runtime_core {
   /// shutdown()'s first phase: waits until no message is in flight (two samples of the
   /// counters, taken a moment apart, equal and balanced) or until `limit` has passed.
   /// Returns false, having said so on stderr, if the limit passed first.
-  bool drain(std::chrono::milliseconds limit);
+  bool drain(std::chrono::milliseconds limit, turn_watch& watch);
+  /// Waits until every closed actor has stopped (true) or `until` passes (false), looking
+  /// at the workers (`watch`) every 10 ms or less; without a limit, says on stderr who
+  /// holds it up after 10 s and every minute after that.
+  bool wait_stopped(std::chrono::steady_clock::time_point until, turn_watch& watch);
+  /// shutdown(deadline)'s report of the actors in `live` (all pinned), as seen by `watch`
+  /// at the deadline (`at`).
+  void describe_stragglers(const std::vector<actor_base*>& live,
+                           const std::vector<turn_watch::sighting>& seen,
+                           std::chrono::steady_clock::time_point at, shutdown_report& r) const;
 
   // A worker's reference credit (see the top of this file); its owner thread only.
   struct alignas(cache_line) ref_credit {
@@ -118,8 +134,10 @@ class runtime_core {
   alignas(cache_line) atomic<std::uint64_t> external_dead_lettered_{0};
   atomic<bool> stopping_{false};
   atomic<std::uint32_t> refs_{1};
+  watchdog watchdog_;
   std::mutex shutdown_mu_;  // serializes shutdown() callers
   bool shut_down_ = false;  // under shutdown_mu_
+  atomic<bool> abandoned_{false};
 };
 
 }  // namespace troupe::detail

@@ -46,6 +46,10 @@ void worker::start() {
   thread_ = std::thread([this] { run(); });
 }
 
+void worker::detach() {
+  if (thread_.joinable()) thread_.detach();
+}
+
 void worker::join() {
   if (thread_.joinable()) thread_.join();
 }
@@ -146,13 +150,16 @@ void worker::flush_outbox() noexcept {
 }
 
 void worker::run_turn(actor_base* a) noexcept {
-  std::uint64_t handled = 0;
-  running_ = a;
-  const turn_result r = a->run_turn(batch_, handled);
-  running_ = nullptr;  // `a` may be gone (stopped and released)
+  // relaxed (all turn_ stores and loads): only this thread writes them; readers want no
+  // ordering (turn_record.hpp).
+  turn_.actor.store(a, memory_order_relaxed);
+  turn_.message.store(nullptr, memory_order_relaxed);
+  const std::uint64_t taken_before = turn_.taken.load(memory_order_relaxed);
+  const turn_result r = a->run_turn(batch_, turn_);
+  turn_.actor.store(nullptr, memory_order_relaxed);  // `a` may be gone (stopped, released)
   flush_outbox();
   last_direct_ = nullptr;
-  worker_counters::add(counters_.handled, handled);
+  worker_counters::add(counters_.handled, turn_.taken.load(memory_order_relaxed) - taken_before);
   if (r == turn_result::runnable) reinject(a);  // behind everyone else: fairness
   // Stealable work waiting while others sleep (a relaxed notify may have raced): offer it.
   if (deque_.size() != 0) core_.idle().notify_relaxed();

@@ -37,11 +37,16 @@ class worker {
 
   void start();
   void join();
+  /// Lets the thread run on unjoined (a shutdown that abandoned a handler never returning).
+  void detach();
 
   runtime_core& core() const noexcept { return core_; }
   unsigned index() const noexcept { return index_; }
   worker_counters& counters() noexcept { return counters_; }
   const worker_counters& counters() const noexcept { return counters_; }
+  /// What this worker is running (written by its thread; see turn_record.hpp).
+  turn_record& turn() noexcept { return turn_; }
+  const turn_record& turn() const noexcept { return turn_; }
 
   /// Owner thread only: `a` became runnable through a send from this worker.
   void schedule_local(actor_base* a) noexcept;
@@ -55,7 +60,8 @@ class worker {
   bool coalesce(actor_base* dest, mailbox_node* n) noexcept {
     // To the actor running this turn: its mailbox line is already ours, and the turn may
     // still take the message (a self-send chain must not cost a turn per message).
-    if (dest == running_) return false;
+    // relaxed: our own turn record (turn_record.hpp), written by this thread.
+    if (dest == turn_.actor.load(memory_order_relaxed)) return false;
     if (out_dest_ == dest) {
       // relaxed: the chain is private until flush_outbox() publishes it.
       out_last_->next.store(n, memory_order_relaxed);
@@ -98,7 +104,6 @@ class worker {
   // further sends to the same actor in the same turn are linked here and pushed as one
   // chain — one exchange on its mailbox instead of one per message — when the turn ends
   // or the handler sends to someone else. Per-sender order and causality are kept.
-  actor_base* running_ = nullptr;      // the actor whose turn is running; compared only
   actor_base* last_direct_ = nullptr;  // compared only, never dereferenced
   actor_base* out_dest_ = nullptr;     // holds a reference while set
   mailbox_node* out_first_ = nullptr;
@@ -109,6 +114,7 @@ class worker {
   moodycamel::ProducerToken inject_producer_;
   moodycamel::ConsumerToken inject_consumer_;
   worker_counters counters_;
+  turn_record turn_;
   std::thread thread_;
 };
 

@@ -27,8 +27,11 @@
 //                 line), and for certain after clear_signal() at its next turn boundary;
 //                 then it stops without handling what is queued (coroutine and blocking
 //                 actors: actor_exit at their next receive or await).
-//   closed_by_shutdown set by shutdown's walk before it closes the actor. With `failed`
-//                 and `kill_requested` it names the reason given with a dead letter.
+//   closed_by_shutdown set by shutdown's walk before it closes the actor. With `failed`,
+//                 `killed_at_deadline` and `kill_requested` it names the reason given with
+//                 a dead letter.
+//   killed_at_deadline set by shutdown(deadline) before it kills an actor that has not
+//                 stopped by the deadline (kill_for_deadline()).
 //   bits 16..31   not a state: the process-wide id of the registry shard the actor was
 //                 added to, which also names its runtime (runtime/actor/shard_table.hpp);
 //                 stored once by the registry before the actor is published, never
@@ -76,6 +79,7 @@
 
 #include "troupe/detail/mpsc_mailbox.hpp"
 #include "troupe/detail/sync.hpp"
+#include "troupe/detail/turn_record.hpp"
 #include "troupe/stats.hpp"
 
 namespace troupe::detail {
@@ -149,6 +153,8 @@ class actor_base {
   /// Stops the actor at its next turn boundary without handling what is queued (it becomes
   /// dead letters); idempotent, no-op on a stopped actor.
   void kill() noexcept;
+  /// kill(), marking the stop as shutdown(deadline)'s (the reason given with dead letters).
+  void kill_for_deadline() noexcept;
   /// kill() was called (a hint; the consumer reads it after clear_signal(), see kill()).
   bool kill_requested() const noexcept;
   /// Schedules a fresh actor without a message, for actors whose body starts running at
@@ -172,8 +178,9 @@ class actor_base {
   runtime_core* core() const noexcept;
 
   // ---- consumer side: the worker that owns the actor's turn ----------------------------
-  /// Handles up to `budget` messages; adds the number handled to `handled`.
-  virtual turn_result run_turn(unsigned budget, std::uint64_t& handled) noexcept = 0;
+  /// Handles up to `budget` messages, recording in `turn` (the worker's) each one it takes
+  /// and what it is handling (turn_record.hpp).
+  virtual turn_result run_turn(unsigned budget, turn_record& turn) noexcept = 0;
 
  protected:
   actor_base() noexcept = default;
@@ -220,8 +227,12 @@ class actor_base {
   virtual void drop_message(mailbox_node* n) noexcept = 0;  // destroy payload + report
   virtual void free_node(mailbox_node* n) noexcept = 0;     // free a retired node
   virtual void on_stop_hook() = 0;                          // Derived::on_stop(), if any
+
+ public:
+  /// The actor's C++ type. Any thread holding a reference (or the registry's lock).
   virtual const std::type_info& actor_type() const noexcept = 0;
 
+ protected:
   mpsc_mailbox mailbox_;
 
  private:
@@ -258,6 +269,7 @@ inline constexpr std::uint32_t terminated = 1u << 4;
 inline constexpr std::uint32_t started = 1u << 5;
 inline constexpr std::uint32_t kill_requested = 1u << 6;
 inline constexpr std::uint32_t closed_by_shutdown = 1u << 7;
+inline constexpr std::uint32_t killed_at_deadline = 1u << 8;
 inline constexpr unsigned shard_shift = 16;  // the registry shard, see above
 inline constexpr unsigned max_shards = 1u << (32 - shard_shift);
 }  // namespace actor_state

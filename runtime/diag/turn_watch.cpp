@@ -1,0 +1,36 @@
+// runtime/diag/turn_watch.cpp — see turn_watch.hpp.
+#include "diag/turn_watch.hpp"
+
+namespace troupe::detail {
+
+void turn_watch::look(const std::vector<std::unique_ptr<worker>>& workers,
+                      clock::time_point now) noexcept {
+  for (std::size_t i = 0; i < workers.size() && i < seen_.size(); ++i) {
+    const turn_record& t = workers[i]->turn();
+    sighting& s = seen_[i];
+    // relaxed (all): the worker writes these for us without ordering (turn_record.hpp). A
+    // reading that mixes two turns cannot repeat at the next look unless the worker sat
+    // still in between, and then every field had settled.
+    const std::uint64_t taken = t.taken.load(memory_order_relaxed);
+    const actor_base* a = t.actor.load(memory_order_relaxed);
+    const std::type_info* message = t.message.load(memory_order_relaxed);
+    if (a == nullptr || t.taken.load(memory_order_relaxed) != taken) {
+      s = sighting{};
+      continue;
+    }
+    if (s.actor != a || s.taken != taken) {
+      s = sighting{a, message, taken, now, false};
+      continue;
+    }
+    s.message = message;  // settled by now (see above)
+  }
+}
+
+bool turn_watch::still_running(const worker& w, const sighting& s) noexcept {
+  // relaxed: as in look(). The worker cannot have freed s.actor while it runs its handler.
+  const turn_record& t = w.turn();
+  return s.actor != nullptr && t.actor.load(memory_order_relaxed) == s.actor &&
+         t.taken.load(memory_order_relaxed) == s.taken;
+}
+
+}  // namespace troupe::detail
