@@ -90,6 +90,7 @@
 #include <exception>
 #include <optional>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <variant>
 
@@ -415,12 +416,18 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
     }
   }
 
+  // Derived's demangled name for a stack overflow report, computed once per type.
+  static const char* type_label() {
+    static const char* const label = detail::fiber_host::lasting_type_name(typeid(Derived));
+    return label;
+  }
+
   detail::turn_result run_turn(unsigned budget, std::uint64_t& handled) noexcept final {
     budget_left_ = budget;
     handled_ = &handled;
     if (!fiber_.started()) {
       try {
-        fiber_.start(this->core(), stack_size_, &enter, this);
+        fiber_.start(this->core(), stack_size_, &enter, this, type_label());
       } catch (...) {  // no stack could be mapped
         return stop(std::current_exception());
       }
