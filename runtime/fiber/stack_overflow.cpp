@@ -16,19 +16,19 @@
 #include "fiber/stack_pool.hpp"
 #include "troupe/detail/sync.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TROUPE_OVERFLOW_ASAN 1
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TROUPE_OVERFLOW_SANITIZER 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TROUPE_OVERFLOW_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TROUPE_OVERFLOW_SANITIZER 1
 #endif
 #endif
 
 namespace troupe::detail {
 
-#if defined(TROUPE_OVERFLOW_ASAN)
+#if defined(TROUPE_OVERFLOW_SANITIZER)
 
-// ASan owns SIGSEGV and reports stack overflows itself (stack_overflow.hpp, "Sanitizers").
+// The sanitizer owns SIGSEGV (stack_overflow.hpp, "Sanitizers").
 void register_stack_slab(const std::byte*, std::size_t) noexcept {}
 void unregister_stack_slab(const std::byte*) noexcept {}
 void ensure_signal_stack() noexcept {}
@@ -286,6 +286,6 @@ void unregister_stack_slab(const std::byte* begin) noexcept {
 
 void ensure_signal_stack() noexcept { t_signal_stack.ensure(); }
 
-#endif  // TROUPE_OVERFLOW_ASAN
+#endif  // TROUPE_OVERFLOW_SANITIZER
 
 }  // namespace troupe::detail

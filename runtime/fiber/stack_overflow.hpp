@@ -33,10 +33,12 @@
 // report for a frame larger than a page that jumps over the guard page into memory below
 // it. A handler installed by the application after troupe's replaces it (and may chain to it).
 //
-// Sanitizers: under AddressSanitizer none of this is installed: ASan owns SIGSEGV, gives
-// every thread an alternate stack and reports "stack-overflow" itself, with the stack trace.
-// Under ThreadSanitizer the handler is installed through TSan's sigaction interceptor and
-// reports as in a release build.
+// Sanitizers: under AddressSanitizer and ThreadSanitizer none of this is installed (no
+// handler, no alternate stacks; the three functions do nothing): the sanitizer owns SIGSEGV.
+// ASan reports "stack-overflow" itself, with the stack trace. TSan reports every other SEGV
+// itself, and a handler of ours in front of it made those reports end in "nested bug in the
+// same thread" without a stack trace (GCC 12's libtsan); an overflow on a worker stays a
+// silent SIGSEGV there (docs/architecture.md, "Stack overflow").
 #pragma once
 
 #include <cstddef>
