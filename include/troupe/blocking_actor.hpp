@@ -75,9 +75,15 @@
 // Sizes below min_stack_size (16 KiB) are raised to it; above max_stack_size (1 GiB) the
 // spawn throws troupe::error naming the size and the limit.
 // Only the pages a fiber touches become resident (see docs/benchmarks.md for bytes per
-// blocking actor). A stack overflow hits the guard page and the process dies with SIGSEGV
-// at an address just below the fiber's stack (docs/architecture.md, "Stack overflow", says
-// how to tell).
+// blocking actor). A stack overflow cannot be recovered from: it hits the guard page, the
+// process prints one line on stderr naming the actor's type and its stack size,
+//   troupe: blocking actor Parser overflowed its 64 KiB stack (guard page hit at 0x7f…);
+//   raise fiber_options::stack_size (see troupe/blocking_actor.hpp)
+// (one line, wrapped here), and dies of SIGSEGV as it would have without troupe: a core
+// dump, or a SIGSEGV handler the program installed before its first blocking actor started,
+// still gets the fault. The fix is a larger stack_size for that actor, or less recursion.
+// Under AddressSanitizer the report is ASan's ("stack-overflow"); under ThreadSanitizer
+// there is none (docs/architecture.md, "Stack overflow", says how to tell).
 //
 // On the fiber, as in any handler: do not block the thread (a mutex held long, join(),
 // result::get() from a worker is refused), and do not catch (...) without rethrowing —
