@@ -167,6 +167,7 @@ void on_sigsegv(int sig, siginfo_t* info, void* context) {
       const fiber* f = fiber::current();
       if (f != nullptr) {
         const auto bottom = reinterpret_cast<std::uintptr_t>(f->stack_bottom());
+        // page_size()'s static was initialised when the slab was mapped: a plain read now.
         if (addr < bottom && addr >= bottom - stack_pool::page_size()) report(*f, addr);
       }
     }
