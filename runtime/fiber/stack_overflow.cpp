@@ -29,8 +29,9 @@ namespace troupe::detail {
 #if defined(TROUPE_OVERFLOW_SANITIZER)
 
 // The sanitizer owns SIGSEGV (stack_overflow.hpp, "Sanitizers").
-void register_stack_slab(const std::byte*, std::size_t) noexcept {}
+void register_stack_slab(const void*, const std::byte*, std::size_t) noexcept {}
 void unregister_stack_slab(const std::byte*) noexcept {}
+void unregister_stack_slabs(const void*) noexcept {}
 void ensure_signal_stack() noexcept {}
 
 #else
@@ -44,12 +45,24 @@ namespace {
 struct slab_range {
   atomic<std::uintptr_t> begin{0};
   atomic<std::uintptr_t> end{0};
+  const void* owner = nullptr;  // the pool; guarded by g_registry_mu, never read by the handler
 };
 
 std::mutex g_registry_mu;
-slab_range g_slabs[max_registered_slabs];  // zero-initialised: no constructor runs
+slab_range g_slabs[max_registered_slabs];  // constant-initialised: no constructor runs
 atomic<std::size_t> g_slabs_used{0};       // slots [0, used) may be taken
+std::size_t g_first_free = 0;              // no free slot below it; guarded by g_registry_mu
 bool g_handler_installed = false;          // guarded by g_registry_mu
+
+// Empties slot i, under g_registry_mu.
+void clear_slot_locked(std::size_t i) noexcept {
+  // relaxed: the handler only reads the range, never the slab's memory, so nothing has to be
+  // ordered before the unmapping that follows; a handler that still sees the slot lets the
+  // running fiber's own bounds decide.
+  g_slabs[i].begin.store(0, memory_order_relaxed);
+  g_slabs[i].owner = nullptr;
+  if (i < g_first_free) g_first_free = i;
+}
 
 // The disposition that was in place before troupe's handler; written once, before the
 // handler is installed (and so before it can run).
@@ -248,7 +261,7 @@ thread_local signal_stack t_signal_stack;
 
 }  // namespace
 
-void register_stack_slab(const std::byte* begin, std::size_t bytes) noexcept {
+void register_stack_slab(const void* owner, const std::byte* begin, std::size_t bytes) noexcept {
   std::lock_guard lock(g_registry_mu);
   if (!g_handler_installed) {
     install_handler_locked();
@@ -256,10 +269,12 @@ void register_stack_slab(const std::byte* begin, std::size_t bytes) noexcept {
   }
   // relaxed: written only under g_registry_mu.
   const std::size_t used = g_slabs_used.load(memory_order_relaxed);
-  std::size_t i = 0;
+  std::size_t i = g_first_free;
   // relaxed: begin is written only under g_registry_mu.
   while (i < used && g_slabs[i].begin.load(memory_order_relaxed) != 0) ++i;
   if (i == max_registered_slabs) return;
+  g_first_free = i + 1;
+  g_slabs[i].owner = owner;
   const auto b = reinterpret_cast<std::uintptr_t>(begin);
   // relaxed: published by the release store of begin below.
   g_slabs[i].end.store(b + bytes, memory_order_relaxed);
@@ -275,13 +290,20 @@ void unregister_stack_slab(const std::byte* begin) noexcept {
   // relaxed: written only under g_registry_mu.
   const std::size_t used = g_slabs_used.load(memory_order_relaxed);
   for (std::size_t i = 0; i < used; ++i) {
-    // relaxed: the handler only reads the range, never the slab's memory, so nothing has to
-    // be ordered before the unmapping that follows; a handler that still sees the slot lets
-    // the running fiber's own bounds decide.
+    // relaxed: begin is written only under g_registry_mu.
     if (g_slabs[i].begin.load(memory_order_relaxed) == b) {
-      g_slabs[i].begin.store(0, memory_order_relaxed);
+      clear_slot_locked(i);
       return;
     }
+  }
+}
+
+void unregister_stack_slabs(const void* owner) noexcept {
+  std::lock_guard lock(g_registry_mu);
+  // relaxed: written only under g_registry_mu.
+  const std::size_t used = g_slabs_used.load(memory_order_relaxed);
+  for (std::size_t i = 0; i < used; ++i) {
+    if (g_slabs[i].owner == owner) clear_slot_locked(i);
   }
 }
 

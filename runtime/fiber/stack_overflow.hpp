@@ -48,13 +48,18 @@ namespace troupe::detail {
 /// Most slabs the handler knows at once; stacks in further slabs overflow without a report.
 inline constexpr std::size_t max_registered_slabs = 16 * 1024;
 
-/// Any thread, when a slab of fiber stacks [begin, begin + bytes) has been mapped and its
-/// guard pages installed. The first call installs the SIGSEGV handler. Never throws; a slab
-/// beyond max_registered_slabs is not registered.
-void register_stack_slab(const std::byte* begin, std::size_t bytes) noexcept;
+/// Any thread, when a slab of fiber stacks [begin, begin + bytes) of the pool `owner` has
+/// been mapped and its guard pages installed. The first call installs the SIGSEGV handler.
+/// Never throws; a slab beyond max_registered_slabs is not registered. Amortised O(1) while
+/// slabs are only added.
+void register_stack_slab(const void* owner, const std::byte* begin, std::size_t bytes) noexcept;
 
-/// Any thread, before the slab that starts at `begin` is unmapped.
+/// Any thread, before the slab that starts at `begin` is unmapped. O(registered slabs).
 void unregister_stack_slab(const std::byte* begin) noexcept;
+
+/// Any thread, before the slabs of the pool `owner` are unmapped: all of them in one pass
+/// over the registry.
+void unregister_stack_slabs(const void* owner) noexcept;
 
 /// Gives the calling thread an alternate signal stack unless it has one; troupe's is freed
 /// when the thread exits. Idempotent and cheap after the first call on a thread (one

@@ -175,7 +175,7 @@ stack_pool::~stack_pool() {
   // below the previous one), so a pool of a million stacks unmaps in a few calls.
   std::sort(slabs_.begin(), slabs_.end(),
             [](const slab& a, const slab& b) { return a.base < b.base; });
-  for (const slab& s : slabs_) unregister_stack_slab(s.base);
+  unregister_stack_slabs(this);
   std::size_t i = 0;
   while (i < slabs_.size()) {
     std::byte* const begin = slabs_[i].base;
@@ -343,7 +343,7 @@ std::byte* stack_pool::map_slab(std::size_t stacks) const {
     }
   }
   // The SIGSEGV handler can now tell an overflow into these guards (stack_overflow.hpp).
-  register_stack_slab(base, len);
+  register_stack_slab(this, base, len);
   return base;
 }
 

@@ -69,6 +69,18 @@ struct Idle : troupe::blocking_actor<Idle, int> {
   for (;;) pause();
 }
 
+// In the death test's child: runtimes come and go (their slabs are registered, then
+// unregistered, leaving free slots behind), then one whose actor overflows.
+[[noreturn]] void spawn_and_wait_after_other_runtimes() {
+  alarm(100);
+  for (int i = 0; i < 3; ++i) {
+    troupe::runtime rt(with_workers(2));
+    for (int j = 0; j <= i; ++j) rt.spawn<Idle>();
+    rt.shutdown();
+  }
+  spawn_and_wait(0);
+}
+
 // In the death test's child: a runtime with a blocking actor running (so that troupe's
 // handler is installed and the workers have alternate signal stacks), then `crash` on a
 // plain thread.
@@ -104,6 +116,12 @@ TEST_F(StackOverflowDeathTest, TheLineGivesTheActorsOwnStackSize) {
   EXPECT_EXIT(spawn_and_wait(200 * 1024), testing::KilledBySignal(SIGSEGV),
               "^troupe: blocking actor stack_overflow_test::Deep overflowed its 200 KiB stack "
               "\\(guard page hit at 0x[0-9a-f]+\\); [^\n]*\n$");
+}
+
+TEST_F(StackOverflowDeathTest, AnOverflowIsNamedAfterOtherRuntimesUnmappedTheirStacks) {
+  EXPECT_EXIT(spawn_and_wait_after_other_runtimes(), testing::KilledBySignal(SIGSEGV),
+              "^troupe: blocking actor stack_overflow_test::Deep overflowed its 64 KiB stack "
+              "[^\n]*\n$");
 }
 
 TEST_F(StackOverflowDeathTest, AFaultElsewhereIsNotReportedAndStillKills) {
