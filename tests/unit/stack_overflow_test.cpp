@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <latch>
 #include <thread>
 #include <troupe/troupe.hpp>
 
@@ -52,10 +53,16 @@ struct Deep : troupe::blocking_actor<Deep, int> {
 };
 
 struct Idle : troupe::blocking_actor<Idle, int> {
+  Idle() = default;
+  explicit Idle(std::latch* started) : started_(started) {}
   void run() {
+    if (started_ != nullptr) started_->count_down();
     for (;;) (void)recv();
   }
+  std::latch* started_ = nullptr;
 };
+
+void application_handler(int, siginfo_t* info, void*);
 
 // In the death test's child: a runtime whose actor overflows; the child must die of it.
 [[noreturn]] void spawn_and_wait(std::size_t stack_size) {
@@ -82,13 +89,22 @@ struct Idle : troupe::blocking_actor<Idle, int> {
 }
 
 // In the death test's child: a runtime with a blocking actor running (so that troupe's
-// handler is installed and the workers have alternate signal stacks), then `crash` on a
-// plain thread.
+// handler is installed, unless under a sanitizer, and the workers have alternate signal
+// stacks), then `crash` on a plain thread.
 template <class Crash>
 [[noreturn]] void crash_beside_a_runtime(Crash crash) {
   alarm(100);
   troupe::runtime rt(with_workers(2));
-  rt.spawn<Idle>();
+  std::latch started(1);
+  rt.spawn<Idle>(&started);
+  started.wait();
+#if !defined(TROUPE_TEST_ASAN) && !defined(TROUPE_TEST_TSAN)
+  struct sigaction current;
+  if (::sigaction(SIGSEGV, nullptr, &current) != 0 || (current.sa_flags & SA_SIGINFO) == 0 ||
+      current.sa_sigaction == &application_handler) {
+    _exit(7);  // troupe's handler is not the one installed: the test would prove nothing
+  }
+#endif
   std::thread(crash).join();
   for (;;) pause();
 }
