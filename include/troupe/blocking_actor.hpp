@@ -75,9 +75,15 @@
 // Sizes below min_stack_size (16 KiB) are raised to it; above max_stack_size (1 GiB) the
 // spawn throws troupe::error naming the size and the limit.
 // Only the pages a fiber touches become resident (see docs/benchmarks.md for bytes per
-// blocking actor). A stack overflow hits the guard page and the process dies with SIGSEGV
-// at an address just below the fiber's stack (docs/architecture.md, "Stack overflow", says
-// how to tell).
+// blocking actor). A stack overflow cannot be recovered from: it hits the guard page, the
+// process prints one line on stderr naming the actor's type and its stack size,
+//   troupe: blocking actor Parser overflowed its 64 KiB stack (guard page hit at 0x7f…);
+//   raise fiber_options::stack_size (see troupe/blocking_actor.hpp)
+// (one line, wrapped here), and dies of SIGSEGV as it would have without troupe: a core
+// dump, or a SIGSEGV handler the program installed before its first blocking actor started,
+// still gets the fault. The fix is a larger stack_size for that actor, or less recursion.
+// Under AddressSanitizer the report is ASan's ("stack-overflow"); under ThreadSanitizer
+// there is none (docs/architecture.md, "Stack overflow", says how to tell).
 //
 // On the fiber, as in any handler: do not block the thread (a mutex held long, join(),
 // result::get() from a worker is refused), and do not catch (...) without rethrowing —
@@ -90,6 +96,7 @@
 #include <exception>
 #include <optional>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <variant>
 
@@ -415,12 +422,18 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
     }
   }
 
+  // Derived's demangled name for a stack overflow report, computed once per type.
+  static const char* type_label() {
+    static const char* const label = detail::fiber_host::lasting_type_name(typeid(Derived));
+    return label;
+  }
+
   detail::turn_result run_turn(unsigned budget, detail::turn_record& turn) noexcept final {
     budget_left_ = budget;
     turn_ = &turn;
     if (!fiber_.started()) {
       try {
-        fiber_.start(this->core(), stack_size_, &enter, this);
+        fiber_.start(this->core(), stack_size_, &enter, this, type_label());
       } catch (...) {  // no stack could be mapped
         return stop(std::current_exception());
       }

@@ -32,12 +32,15 @@
 #include <boost/context/stack_context.hpp>
 #include <cassert>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
+#include "fiber/stack_overflow.hpp"
 #include "troupe/detail/fiber_host.hpp"
+#include "troupe/detail/type_name.hpp"
 #include "troupe/error.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -184,6 +187,9 @@ std::size_t fiber::body_reserve(const fiber_stack& stack, std::size_t size, std:
 
 void fiber::start(fiber_stack&& stack, std::size_t reserved, void* body, invoke_fn invoke,
                   destroy_fn destroy) noexcept {
+  // A thread that creates fibers probably runs them: give it a stack to report an overflow
+  // on (workers have one already). Not on the switch path.
+  ensure_signal_stack();
   body_ = body;
   invoke_ = invoke;
   destroy_ = destroy;
@@ -286,10 +292,18 @@ std::size_t fiber_host::stack_size_for(std::size_t requested) {
   return requested < min_fiber_stack_size ? min_fiber_stack_size : requested;
 }
 
-void fiber_host::start(runtime_core* core, std::size_t stack_size, void (*entry)(void*),
-                       void* arg) {
+const char* fiber_host::lasting_type_name(const std::type_info& type) {
+  const std::string name = demangled_name(type);
+  char* copy = new char[name.size() + 1];  // never freed: see the header
+  std::memcpy(copy, name.c_str(), name.size() + 1);
+  return copy;
+}
+
+void fiber_host::start(runtime_core* core, std::size_t stack_size, void (*entry)(void*), void* arg,
+                       const char* label) {
   assert(fiber_ == nullptr);
   fiber_ = new fiber(fiber_stacks_of(core, stack_size).acquire(), [entry, arg] { entry(arg); });
+  fiber_->set_label(label);
 }
 
 fiber_host::~fiber_host() { reset(); }

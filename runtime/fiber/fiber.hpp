@@ -111,6 +111,12 @@ class fiber {
   const std::byte* stack_bottom() const noexcept { return stack_bottom_; }
   std::size_t stack_size() const noexcept { return stack_size_; }
 
+  /// What the fiber runs, for the stack overflow report (stack_overflow.hpp): a blocking
+  /// actor's type name, or null. The string must outlive the fiber; set it before the first
+  /// resume().
+  void set_label(const char* label) noexcept { label_ = label; }
+  const char* label() const noexcept { return label_; }
+
  private:
   friend struct fiber_access;
   enum class state : unsigned char { ready, running, suspended, done };
@@ -135,6 +141,7 @@ class fiber {
   bool unwinding_ = false;      // set by ~fiber before its final resume()
   std::byte* stack_bottom_ = nullptr;
   std::size_t stack_size_ = 0;
+  const char* label_ = nullptr;
   // Sanitizer bookkeeping; unused in ordinary builds but always present (one layout).
   void* tsan_fiber_ = nullptr;
   void* tsan_caller_ = nullptr;

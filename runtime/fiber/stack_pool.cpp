@@ -16,6 +16,7 @@
 #include <string>
 #include <utility>
 
+#include "fiber/stack_overflow.hpp"
 #include "troupe/detail/sync.hpp"
 #include "troupe/error.hpp"
 
@@ -174,6 +175,7 @@ stack_pool::~stack_pool() {
   // below the previous one), so a pool of a million stacks unmaps in a few calls.
   std::sort(slabs_.begin(), slabs_.end(),
             [](const slab& a, const slab& b) { return a.base < b.base; });
+  unregister_stack_slabs(this);
   std::size_t i = 0;
   while (i < slabs_.size()) {
     std::byte* const begin = slabs_[i].base;
@@ -237,6 +239,7 @@ fiber_stack stack_pool::acquire() {
     } catch (...) {
       --outstanding_;
       lock.unlock();
+      unregister_stack_slab(base);
       ::munmap(base, stacks * stride_);
       throw;
     }
@@ -339,6 +342,8 @@ std::byte* stack_pool::map_slab(std::size_t stacks) const {
       }
     }
   }
+  // The SIGSEGV handler can now tell an overflow into these guards (stack_overflow.hpp).
+  register_stack_slab(this, base, len);
   return base;
 }
 

@@ -18,7 +18,9 @@
 // stacks as one range) and moves them to the cold list. Cold stacks (trimmed ones, and the
 // stacks of fresh slabs not yet handed out) hold no resident pages. acquire() takes a warm
 // stack, else a waiting one, else a cold one, and maps a new slab only when all three lists
-// are empty. The pool's destructor unmaps its slabs, adjacent ones together.
+// are empty. The pool's destructor unmaps its slabs, adjacent ones together. From its mapping
+// to its unmapping every slab is registered with the SIGSEGV handler that names a fiber that
+// overflowed its stack (stack_overflow.hpp).
 //
 // System calls: the guards of a slab, and a trim batch, each go to the kernel in one
 // process_madvise() call, on kernels that accept every advice for the calling process (>= 6.13)

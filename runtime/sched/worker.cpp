@@ -5,6 +5,7 @@
 #include <array>
 #include <utility>
 
+#include "fiber/stack_overflow.hpp"
 #include "sched/runtime_core.hpp"
 #include "troupe/detail/message_stash.hpp"
 #include "troupe/detail/node_pool.hpp"
@@ -167,6 +168,7 @@ void worker::run_turn(actor_base* a) noexcept {
 
 void worker::run() noexcept {
   tls_current_worker = this;
+  ensure_signal_stack();   // blocking actors run here: room to report a stack overflow
   pool_no_depot_refill();  // we send and receive: no depot nodes (node_pool.hpp)
   idle_protocol& idle = core_.idle();
   bool searching = false;

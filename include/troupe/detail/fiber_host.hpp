@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <exception>
+#include <typeinfo>
 
 namespace troupe::detail {
 
@@ -36,10 +37,19 @@ class fiber_host {
   fiber_host(const fiber_host&) = delete;
   fiber_host& operator=(const fiber_host&) = delete;
 
+  /// The demangled name of `type`, in storage that is never freed: a stack overflow report
+  /// may need it at any moment, even during static destruction. Allocates; call once per
+  /// actor type (blocking_actor keeps it in a function-local static).
+  static const char* lasting_type_name(const std::type_info& type);
+
   /// Creates the fiber on a pooled stack of at least `stack_size` usable bytes (rounded up to
-  /// whole pages) of `core`; entry(arg) runs at the first resume(). Throws std::bad_alloc if
-  /// no stack can be mapped, troupe::error if `stack_size` exceeds max_fiber_stack_size.
-  void start(runtime_core* core, std::size_t stack_size, void (*entry)(void*), void* arg);
+  /// whole pages) of `core`; entry(arg) runs at the first resume(). `label` (the actor's type
+  /// name, or null; it must outlive the fiber) names the actor if its stack overflows: the
+  /// process then prints one line naming it and the stack size on stderr before it dies of
+  /// SIGSEGV (runtime/fiber/stack_overflow.hpp). Throws std::bad_alloc if no stack can be
+  /// mapped, troupe::error if `stack_size` exceeds max_fiber_stack_size.
+  void start(runtime_core* core, std::size_t stack_size, void (*entry)(void*), void* arg,
+             const char* label);
   bool started() const noexcept { return fiber_ != nullptr; }
   /// Runs the body until it suspends or returns.
   void resume() noexcept;
