@@ -1,11 +1,16 @@
 // runtime/timer/timer_service.cpp — see timer_service.hpp.
 #include "timer/timer_service.hpp"
 
+#include <linux/futex.h>
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <limits>
 #include <new>
+#include <type_traits>
 
 namespace troupe::detail {
 namespace {
@@ -20,6 +25,33 @@ constexpr std::int64_t max_due_ns = std::int64_t{1} << 62;
 std::int64_t wake_ns_of_tick(timing_wheel::tick t) noexcept {
   if (t >= static_cast<timing_wheel::tick>(max_due_ns / timing_wheel::tick_ns)) return max_due_ns;
   return static_cast<std::int64_t>(t) * timing_wheel::tick_ns;
+}
+
+// The timer thread's futex (INV-TIMER-6). The kernel reads the word as a plain 32-bit int.
+static_assert(sizeof(atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
+              atomic<std::uint32_t>::is_always_lock_free);
+// libstdc++'s steady_clock reads CLOCK_MONOTONIC, the clock FUTEX_WAIT_BITSET's absolute
+// deadline is measured on (without FUTEX_CLOCK_REALTIME).
+static_assert(std::is_same_v<timer_clock, std::chrono::steady_clock>);
+
+// Sleeps while *word == seen, until woken or until `deadline` (none: nullptr). Returns at
+// once if the word has changed; may return spuriously (the caller re-examines anyway).
+void futex_wait_until(atomic<std::uint32_t>* word, std::uint32_t seen,
+                      const timer_clock::time_point* deadline) noexcept {
+  timespec ts{};
+  if (deadline != nullptr) {
+    const auto ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(deadline->time_since_epoch()).count();
+    ts.tv_sec = static_cast<std::time_t>(ns / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+  }
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_BITSET_PRIVATE, seen,
+          deadline != nullptr ? &ts : nullptr, nullptr, FUTEX_BITSET_MATCH_ANY);
+}
+
+void futex_wake_one(atomic<std::uint32_t>* word) noexcept {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr,
+          nullptr, 0);
 }
 
 }  // namespace
@@ -61,8 +93,18 @@ bool timer_service::link(timer_node* n) {
   ++pending_;
   // Wake the thread only if it would otherwise sleep past this timer: a steady stream of
   // timers of one length (asks with a timeout) then wakes it once per slot, not per timer.
-  return wake_ns_of_tick(timing_wheel::tick_of(n->due_)) < sleeping_until_ns_;
+  if (wake_ns_of_tick(timing_wheel::tick_of(n->due_)) >= sleeping_until_ns_) return false;
+  request_wake();
+  return true;
 }
+
+void timer_service::request_wake() noexcept {
+  // relaxed: INV-TIMER-6 — we hold mu_, under which the thread read the word, so the mutex
+  // orders this bump after that read; the futex compares the word's current value itself.
+  wake_word_.fetch_add(1, memory_order_relaxed);
+}
+
+void timer_service::wake_thread() noexcept { futex_wake_one(&wake_word_); }
 
 // ---- timer_tasks -----------------------------------------------------------------------
 
@@ -97,7 +139,7 @@ timer_id timer_service::schedule(timer_clock::time_point when, timer_task* t) {
     throw;
   }
   lock.unlock();
-  if (notify) wake_.notify_one();
+  if (notify) wake_thread();
   return id;
 }
 
@@ -136,7 +178,7 @@ bool timer_service::schedule(timer_clock::time_point first, timer_node* n) {
     throw;
   }
   lock.unlock();
-  if (notify) wake_.notify_one();
+  if (notify) wake_thread();
   return true;
 }
 
@@ -197,14 +239,20 @@ void timer_service::run() noexcept {
       continue;
     }
     const std::optional<timing_wheel::tick> next = wheel_.next_wake();
-    if (!next) {
-      sleeping_until_ns_ = std::numeric_limits<std::int64_t>::max();
-      wake_.wait(lock);  // no timer at all: no deadline, no CPU
-      continue;
+    timer_clock::time_point deadline;
+    if (next) {
+      sleeping_until_ns_ = wake_ns_of_tick(*next);
+      deadline = epoch_ + std::chrono::nanoseconds(sleeping_until_ns_);
+    } else {
+      sleeping_until_ns_ = std::numeric_limits<std::int64_t>::max();  // no timer: no CPU
     }
-    sleeping_until_ns_ = wake_ns_of_tick(*next);
-    wake_.wait_until(lock, epoch_ + std::chrono::nanoseconds(sleeping_until_ns_));
-    // Re-examine: the deadline passed, or an earlier timer, a cancel or stop() came.
+    // relaxed: read under mu_, which orders it against every bump (INV-TIMER-6).
+    const std::uint32_t seen = wake_word_.load(memory_order_relaxed);
+    lock.unlock();
+    futex_wait_until(&wake_word_, seen, next ? &deadline : nullptr);
+    lock.lock();
+    // Re-examine: the deadline passed, or an earlier timer or stop() came (or a spurious
+    // wake-up: nothing is due then, and the thread sleeps again).
   }
 }
 
@@ -250,9 +298,12 @@ void timer_service::stop() noexcept {
     tasks_.clear();
     pending_ = 0;
     thread = std::move(thread_);
+    request_wake();
   }
-  wake_.notify_all();
-  if (thread.joinable()) thread.join();  // a fire() in progress ends first (INV-TIMER-3)
+  if (thread.joinable()) {
+    wake_thread();
+    thread.join();  // a fire() in progress ends first (INV-TIMER-3)
+  }
   while (chain != nullptr) {
     timer_node* n = chain;
     chain = n->next_;
