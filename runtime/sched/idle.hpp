@@ -26,14 +26,51 @@
 //               Workers publishing to their own deque use notify_relaxed(): their work is
 //               never lost (the owner runs it), only parallelism may lag by one turn, and
 //               each worker re-offers stealable work after every turn.
+//
+// How long a searcher spins before it announces sleep is spin_policy's decision (below).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
 #include "troupe/detail/sync.hpp"
 
 namespace troupe::detail {
+
+/// How many rounds of stealing a searching worker makes before it goes to sleep: the
+/// configured runtime_config::spin_rounds while spinning pays, fewer while it does not.
+/// One per worker, owner thread only (no atomics).
+///
+/// A spin pays when work turns up during it, and is pure cost when the worker sleeps
+/// anyway: with the default 32 rounds it is about 1,700 PAUSEs (about 50 µs on the
+/// machine of docs/benchmarks.md) before every sleep — a runtime idle but for one 10 ms
+/// timer spent as much CPU spinning after each tick as its timer thread spent firing it.
+/// The sleep that follows a spin tells which case the worker is in:
+///   * woken within `long_sleep` (1 ms, twenty full spins): work comes in short gaps, the
+///     kind a spin catches without the futex wait and wake of a sleep — spin in full again;
+///   * asleep longer: the spin before it was wasted — halve the next one, down to none.
+/// A search that finds work restores the full spin too. So work arriving faster than
+/// every millisecond is searched for exactly as before, and a worker woken only by
+/// sparse events (timer ticks, a rare outside send) parks at once after a few of them.
+class spin_policy {
+ public:
+  explicit spin_policy(unsigned max_rounds) noexcept : max_(max_rounds), rounds_(max_rounds) {}
+
+  unsigned rounds() const noexcept { return rounds_; }
+  /// The search found work.
+  void found_work() noexcept { rounds_ = max_; }
+  /// Around the worker's sleep.
+  void going_to_sleep() noexcept { slept_at_ = clock::now(); }
+  void woke_up() noexcept { rounds_ = clock::now() - slept_at_ < long_sleep ? max_ : rounds_ / 2; }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  static constexpr std::chrono::milliseconds long_sleep{1};
+  const unsigned max_;
+  unsigned rounds_;
+  clock::time_point slept_at_{};
+};
 
 class idle_protocol {
  public:
