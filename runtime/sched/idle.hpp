@@ -9,7 +9,8 @@
 //     searcher will find the work (or see it in its re-check before sleeping, below).
 //   * A searching worker goes to sleep in three steps: announce (parked[i] = 1, then one RMW
 //     turning searching−1 into sleeping+1), re-check every queue, then wait on parked[i]
-//     (futex) until a waker swaps it to 0. Work found in the re-check cancels the sleep.
+//     (a futex, sync/futex.hpp) until a waker swaps it to 0 and wakes the futex. Work found
+//     in the re-check cancels the sleep.
 //
 // Invariants:
 //   INV-IDLE-1  state_ packs (sleeping << 32 | searching). Every transition is one RMW; a
@@ -34,6 +35,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "sync/futex.hpp"
 #include "troupe/detail/sync.hpp"
 
 namespace troupe::detail {
@@ -120,16 +122,14 @@ class idle_protocol {
   void sleep(unsigned i) noexcept {
     // acquire: pairs with the waker's exchange, so what it published before waking us is
     // visible (the queues are re-read after this anyway).
-    while (parked_[i].word.load(memory_order_acquire) == 1) {
-      parked_[i].word.wait(1, memory_order_acquire);
-    }
+    while (parked_[i].word.load(memory_order_acquire) == 1) futex_wait(parked_[i].word, 1);
   }
   /// Shutdown: wake everyone (counts no longer matter).
   void wake_all() noexcept {
     state_.fetch_or(0, memory_order_seq_cst);  // see INV-IDLE-3; pairs with announce_sleep
     for (unsigned i = 0; i < n_; ++i) {
       parked_[i].word.exchange(0, memory_order_acq_rel);
-      parked_[i].word.notify_one();
+      futex_wake_one(parked_[i].word);
     }
   }
 
@@ -148,7 +148,7 @@ class idle_protocol {
       // relaxed pre-check avoids an RMW on workers that are awake; the exchange decides.
       if (w.load(memory_order_relaxed) == 1 && w.exchange(0, memory_order_acq_rel) == 1) {
         state_.fetch_sub(one_sleeper - 1, memory_order_seq_cst);  // sleeping−1, searching+1
-        w.notify_one();
+        futex_wake_one(w);
         return;
       }
     }

@@ -1,16 +1,14 @@
 // runtime/timer/timer_service.cpp — see timer_service.hpp.
 #include "timer/timer_service.hpp"
 
-#include <linux/futex.h>
 #include <pthread.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <ctime>
 #include <limits>
 #include <new>
 #include <type_traits>
+
+#include "sync/futex.hpp"
 
 namespace troupe::detail {
 namespace {
@@ -27,32 +25,8 @@ std::int64_t wake_ns_of_tick(timing_wheel::tick t) noexcept {
   return static_cast<std::int64_t>(t) * timing_wheel::tick_ns;
 }
 
-// The timer thread's futex (INV-TIMER-6). The kernel reads the word as a plain 32-bit int.
-static_assert(sizeof(atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
-              atomic<std::uint32_t>::is_always_lock_free);
-// libstdc++'s steady_clock reads CLOCK_MONOTONIC, the clock FUTEX_WAIT_BITSET's absolute
-// deadline is measured on (without FUTEX_CLOCK_REALTIME).
+// libstdc++'s steady_clock is what futex_wait()'s deadline is measured on.
 static_assert(std::is_same_v<timer_clock, std::chrono::steady_clock>);
-
-// Sleeps while *word == seen, until woken or until `deadline` (none: nullptr). Returns at
-// once if the word has changed; may return spuriously (the caller re-examines anyway).
-void futex_wait_until(atomic<std::uint32_t>* word, std::uint32_t seen,
-                      const timer_clock::time_point* deadline) noexcept {
-  timespec ts{};
-  if (deadline != nullptr) {
-    const auto ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(deadline->time_since_epoch()).count();
-    ts.tv_sec = static_cast<std::time_t>(ns / 1'000'000'000);
-    ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-  }
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT_BITSET_PRIVATE, seen,
-          deadline != nullptr ? &ts : nullptr, nullptr, FUTEX_BITSET_MATCH_ANY);
-}
-
-void futex_wake_one(atomic<std::uint32_t>* word) noexcept {
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr,
-          nullptr, 0);
-}
 
 }  // namespace
 
@@ -104,7 +78,7 @@ void timer_service::request_wake() noexcept {
   wake_word_.fetch_add(1, memory_order_relaxed);
 }
 
-void timer_service::wake_thread() noexcept { futex_wake_one(&wake_word_); }
+void timer_service::wake_thread() noexcept { futex_wake_one(wake_word_); }
 
 // ---- timer_tasks -----------------------------------------------------------------------
 
@@ -249,7 +223,7 @@ void timer_service::run() noexcept {
     // relaxed: read under mu_, which orders it against every bump (INV-TIMER-6).
     const std::uint32_t seen = wake_word_.load(memory_order_relaxed);
     lock.unlock();
-    futex_wait_until(&wake_word_, seen, next ? &deadline : nullptr);
+    futex_wait(wake_word_, seen, next ? &deadline : nullptr);
     lock.lock();
     // Re-examine: the deadline passed, or an earlier timer or stop() came (or a spurious
     // wake-up: nothing is due then, and the thread sleeps again).
