@@ -69,6 +69,7 @@ bool timer_service::link(timer_node* n) {
   // timers of one length (asks with a timeout) then wakes it once per slot, not per timer.
   if (wake_ns_of_tick(timing_wheel::tick_of(n->due_)) >= sleeping_until_ns_) return false;
   request_wake();
+  sleeping_until_ns_ = std::numeric_limits<std::int64_t>::min();  // woken: it will look
   return true;
 }
 
@@ -225,6 +226,7 @@ void timer_service::run() noexcept {
     lock.unlock();
     futex_wait(wake_word_, seen, next ? &deadline : nullptr);
     lock.lock();
+    sleeping_until_ns_ = std::numeric_limits<std::int64_t>::min();  // up: nobody need wake us
     // Re-examine: the deadline passed, or an earlier timer or stop() came (or a spurious
     // wake-up: nothing is due then, and the thread sleeps again).
   }

@@ -130,9 +130,11 @@ class timer_service {
   unsigned cancel_waiters_ = 0;  // guarded by mu_: cancel() calls waiting on done_
   bool stopped_ = false;         // guarded by mu_
   // When the thread will wake by itself, in ns since epoch_: its current wait's deadline
-  // (max: none). Guarded by mu_; link() notifies only for an earlier due time. Starts at
-  // min, so nothing notifies before the thread's first wait: until then it has not slept,
-  // and it looks at the wheel under mu_ before it does.
+  // (max: none). Guarded by mu_; link() wakes the thread only for an earlier due time. Min
+  // whenever the thread is not asleep — before its first wait, from when it re-locks mu_
+  // after a wait, and from when a wake has been requested — so nothing wakes a thread that
+  // will look at the wheel under mu_ before it next sleeps anyway (a stream of asks with a
+  // timeout then costs no wake per ask while the thread is up).
   std::int64_t sleeping_until_ns_ = std::numeric_limits<std::int64_t>::min();
   std::thread thread_;  // started under mu_ by the first link(); joined by stop()
 };
