@@ -124,6 +124,10 @@ struct Room : troupe::actor<Room, Join, Post> {
     for (const session_ref& m : members_) m.send(Deliver{p.sender, p.seq});
   }
 
+  // A room and its sessions hold each other's refs: let go, or the cycle keeps every
+  // session's memory after shutdown (docs/guide.md, "Reference cycles between actors").
+  void on_stop() { members_.clear(); }
+
   std::vector<session_ref> members_;
 };
 
