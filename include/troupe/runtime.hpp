@@ -42,7 +42,9 @@ struct runtime_config {
   /// Capacity of each worker's deque (a power of two, at least 2). When it is full, half
   /// of it moves to the shared injection queue.
   std::size_t deque_capacity = 256;
-  /// Rounds of stealing an idle worker makes before it sleeps.
+  /// Rounds of stealing an idle worker makes before it sleeps, at most: a worker whose
+  /// sleeps last longer than 1 ms halves its spin after each (down to none), and spins in
+  /// full again once work comes sooner (docs/architecture.md, "Idle protocol").
   unsigned spin_rounds = 32;
   /// Called for each message that reaches a stopped actor, on the thread that drained it
   /// (a worker, or the sender). Must not throw. Counted in stats() whether set or not.

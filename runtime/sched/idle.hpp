@@ -9,7 +9,8 @@
 //     searcher will find the work (or see it in its re-check before sleeping, below).
 //   * A searching worker goes to sleep in three steps: announce (parked[i] = 1, then one RMW
 //     turning searching−1 into sleeping+1), re-check every queue, then wait on parked[i]
-//     (futex) until a waker swaps it to 0. Work found in the re-check cancels the sleep.
+//     (a futex, sync/futex.hpp) until a waker swaps it to 0 and wakes the futex. Work found
+//     in the re-check cancels the sleep.
 //
 // Invariants:
 //   INV-IDLE-1  state_ packs (sleeping << 32 | searching). Every transition is one RMW; a
@@ -26,14 +27,52 @@
 //               Workers publishing to their own deque use notify_relaxed(): their work is
 //               never lost (the owner runs it), only parallelism may lag by one turn, and
 //               each worker re-offers stealable work after every turn.
+//
+// How long a searcher spins before it announces sleep is spin_policy's decision (below).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
+#include "sync/futex.hpp"
 #include "troupe/detail/sync.hpp"
 
 namespace troupe::detail {
+
+/// How many rounds of stealing a searching worker makes before it goes to sleep: the
+/// configured runtime_config::spin_rounds while spinning pays, fewer while it does not.
+/// One per worker, owner thread only (no atomics).
+///
+/// A spin pays when work turns up during it, and is pure cost when the worker sleeps
+/// anyway: with the default 32 rounds it is about 1,700 PAUSEs (about 50 µs on the
+/// machine of docs/benchmarks.md) before every sleep — a runtime idle but for one 10 ms
+/// timer spent as much CPU spinning after each tick as its timer thread spent firing it.
+/// The sleep that follows a spin tells which case the worker is in:
+///   * woken within `long_sleep` (1 ms, twenty full spins): work comes in short gaps, the
+///     kind a spin catches without the futex wait and wake of a sleep — spin in full again;
+///   * asleep longer: the spin before it was wasted — halve the next one, down to none.
+/// A search that finds work restores the full spin too. So work arriving faster than
+/// every millisecond is searched for exactly as before, and a worker woken only by
+/// sparse events (timer ticks, a rare outside send) parks at once after a few of them.
+class spin_policy {
+ public:
+  explicit spin_policy(unsigned max_rounds) noexcept : max_(max_rounds), rounds_(max_rounds) {}
+
+  unsigned rounds() const noexcept { return rounds_; }
+  /// The search found work.
+  void found_work() noexcept { rounds_ = max_; }
+  /// Around the worker's sleep.
+  void going_to_sleep() noexcept { slept_at_ = clock::now(); }
+  void woke_up() noexcept { rounds_ = clock::now() - slept_at_ < long_sleep ? max_ : rounds_ / 2; }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  static constexpr std::chrono::milliseconds long_sleep{1};
+  const unsigned max_;
+  unsigned rounds_;
+  clock::time_point slept_at_{};
+};
 
 class idle_protocol {
  public:
@@ -83,16 +122,14 @@ class idle_protocol {
   void sleep(unsigned i) noexcept {
     // acquire: pairs with the waker's exchange, so what it published before waking us is
     // visible (the queues are re-read after this anyway).
-    while (parked_[i].word.load(memory_order_acquire) == 1) {
-      parked_[i].word.wait(1, memory_order_acquire);
-    }
+    while (parked_[i].word.load(memory_order_acquire) == 1) futex_wait(parked_[i].word, 1);
   }
   /// Shutdown: wake everyone (counts no longer matter).
   void wake_all() noexcept {
     state_.fetch_or(0, memory_order_seq_cst);  // see INV-IDLE-3; pairs with announce_sleep
     for (unsigned i = 0; i < n_; ++i) {
       parked_[i].word.exchange(0, memory_order_acq_rel);
-      parked_[i].word.notify_one();
+      futex_wake_one(parked_[i].word);
     }
   }
 
@@ -111,7 +148,7 @@ class idle_protocol {
       // relaxed pre-check avoids an RMW on workers that are awake; the exchange decides.
       if (w.load(memory_order_relaxed) == 1 && w.exchange(0, memory_order_acq_rel) == 1) {
         state_.fetch_sub(one_sleeper - 1, memory_order_seq_cst);  // sleeping−1, searching+1
-        w.notify_one();
+        futex_wake_one(w);
         return;
       }
     }

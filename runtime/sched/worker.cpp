@@ -37,7 +37,7 @@ worker::worker(runtime_core& core, unsigned index)
     : core_(core),
       index_(index),
       batch_(core.config().batch),
-      spin_rounds_(core.config().spin_rounds),
+      spin_(core.config().spin_rounds),
       rng_(0x9E3779B97F4A7C15ull * (index + 1)),
       deque_(core.config().deque_capacity),
       inject_producer_(core.injection()),
@@ -125,8 +125,12 @@ bool worker::steal_from_others(actor_base*& out) noexcept {
 }
 
 bool worker::search(actor_base*& out) noexcept {
-  for (unsigned round = 0; round < spin_rounds_; ++round) {
-    if (pop_injected(out) || steal_from_others(out)) return true;
+  const unsigned rounds = spin_.rounds();
+  for (unsigned round = 0; round < rounds; ++round) {
+    if (pop_injected(out) || steal_from_others(out)) {
+      spin_.found_work();
+      return true;
+    }
     if (core_.stopping()) return false;
     for (unsigned i = 0; i < (1u << (round < 6 ? round : 6)); ++i) cpu_relax();
   }
@@ -199,7 +203,9 @@ void worker::run() noexcept {
       continue;  // still searching
     }
     worker_counters::add(counters_.parks, 1);
+    spin_.going_to_sleep();
     idle.sleep(index_);  // returns as a searcher
+    spin_.woke_up();
   }
   if (searching) idle.stop_searching();
   tls_current_worker = nullptr;

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "lockfree/ws_deque.hpp"
+#include "sched/idle.hpp"
 #include "sched/worker_counters.hpp"
 #include "troupe/detail/actor_base.hpp"
 
@@ -98,7 +99,7 @@ class worker {
   runtime_core& core_;
   const unsigned index_;
   const unsigned batch_;
-  const unsigned spin_rounds_;
+  spin_policy spin_;  // how long search() spins before the worker sleeps
   actor_base* lifo_ = nullptr;
   // The send outbox (owner only). The first send of a turn to an actor is pushed at once;
   // further sends to the same actor in the same turn are linked here and pushed as one

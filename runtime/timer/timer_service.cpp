@@ -6,6 +6,9 @@
 #include <chrono>
 #include <limits>
 #include <new>
+#include <type_traits>
+
+#include "sync/futex.hpp"
 
 namespace troupe::detail {
 namespace {
@@ -21,6 +24,9 @@ std::int64_t wake_ns_of_tick(timing_wheel::tick t) noexcept {
   if (t >= static_cast<timing_wheel::tick>(max_due_ns / timing_wheel::tick_ns)) return max_due_ns;
   return static_cast<std::int64_t>(t) * timing_wheel::tick_ns;
 }
+
+// libstdc++'s steady_clock is what futex_wait()'s deadline is measured on.
+static_assert(std::is_same_v<timer_clock, std::chrono::steady_clock>);
 
 }  // namespace
 
@@ -61,8 +67,19 @@ bool timer_service::link(timer_node* n) {
   ++pending_;
   // Wake the thread only if it would otherwise sleep past this timer: a steady stream of
   // timers of one length (asks with a timeout) then wakes it once per slot, not per timer.
-  return wake_ns_of_tick(timing_wheel::tick_of(n->due_)) < sleeping_until_ns_;
+  if (wake_ns_of_tick(timing_wheel::tick_of(n->due_)) >= sleeping_until_ns_) return false;
+  request_wake();
+  sleeping_until_ns_ = std::numeric_limits<std::int64_t>::min();  // woken: it will look
+  return true;
 }
+
+void timer_service::request_wake() noexcept {
+  // relaxed: INV-TIMER-6 — we hold mu_, under which the thread read the word, so the mutex
+  // orders this bump after that read; the futex compares the word's current value itself.
+  wake_word_.fetch_add(1, memory_order_relaxed);
+}
+
+void timer_service::wake_thread() noexcept { futex_wake_one(wake_word_); }
 
 // ---- timer_tasks -----------------------------------------------------------------------
 
@@ -97,7 +114,7 @@ timer_id timer_service::schedule(timer_clock::time_point when, timer_task* t) {
     throw;
   }
   lock.unlock();
-  if (notify) wake_.notify_one();
+  if (notify) wake_thread();
   return id;
 }
 
@@ -136,7 +153,7 @@ bool timer_service::schedule(timer_clock::time_point first, timer_node* n) {
     throw;
   }
   lock.unlock();
-  if (notify) wake_.notify_one();
+  if (notify) wake_thread();
   return true;
 }
 
@@ -197,14 +214,21 @@ void timer_service::run() noexcept {
       continue;
     }
     const std::optional<timing_wheel::tick> next = wheel_.next_wake();
-    if (!next) {
-      sleeping_until_ns_ = std::numeric_limits<std::int64_t>::max();
-      wake_.wait(lock);  // no timer at all: no deadline, no CPU
-      continue;
+    timer_clock::time_point deadline;
+    if (next) {
+      sleeping_until_ns_ = wake_ns_of_tick(*next);
+      deadline = epoch_ + std::chrono::nanoseconds(sleeping_until_ns_);
+    } else {
+      sleeping_until_ns_ = std::numeric_limits<std::int64_t>::max();  // no timer: no CPU
     }
-    sleeping_until_ns_ = wake_ns_of_tick(*next);
-    wake_.wait_until(lock, epoch_ + std::chrono::nanoseconds(sleeping_until_ns_));
-    // Re-examine: the deadline passed, or an earlier timer, a cancel or stop() came.
+    // relaxed: read under mu_, which orders it against every bump (INV-TIMER-6).
+    const std::uint32_t seen = wake_word_.load(memory_order_relaxed);
+    lock.unlock();
+    futex_wait(wake_word_, seen, next ? &deadline : nullptr);
+    lock.lock();
+    sleeping_until_ns_ = std::numeric_limits<std::int64_t>::min();  // up: nobody need wake us
+    // Re-examine: the deadline passed, or an earlier timer or stop() came (or a spurious
+    // wake-up: nothing is due then, and the thread sleeps again).
   }
 }
 
@@ -250,9 +274,12 @@ void timer_service::stop() noexcept {
     tasks_.clear();
     pending_ = 0;
     thread = std::move(thread_);
+    request_wake();
   }
-  wake_.notify_all();
-  if (thread.joinable()) thread.join();  // a fire() in progress ends first (INV-TIMER-3)
+  if (thread.joinable()) {
+    wake_thread();
+    thread.join();  // a fire() in progress ends first (INV-TIMER-3)
+  }
   while (chain != nullptr) {
     timer_node* n = chain;
     chain = n->next_;

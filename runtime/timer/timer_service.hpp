@@ -3,9 +3,11 @@
 // (timer_task).
 //
 // Design: a hierarchical timing wheel (timing_wheel.hpp: O(1) insert and cancel, the next
-// due tick from six bit masks) guarded by one mutex, and one thread that sleeps on a
-// condition variable until the next occupied slot's start — with no timers it waits without
-// a deadline, so an idle runtime costs nothing, and the thread starts with the first timer.
+// due tick from six bit masks) guarded by one mutex, and one thread that sleeps on a futex
+// of its own (wake_word_) until the next occupied slot's start — with no timers it waits
+// without a deadline, so an idle runtime costs nothing, and the thread starts with the first
+// timer. Not a condition variable: glibc's re-locks the mutex as contended after a timed
+// wait, so each tick would pay a futex wake for unlocking a mutex nobody waits on.
 // Each pending timer is one timer_node (40 bytes of hook and state, then the message or the
 // task), allocated by the caller; there is no other per-timer allocation, except for
 // timer_tasks, which are wrapped in a node and found by id through a hash map (their users
@@ -41,6 +43,11 @@
 //                inside n's own fire() on the timer thread); so after it returns, no
 //                delivery of n is in progress or will start. For a one-shot it returns true
 //                iff the node never fires.
+//   INV-TIMER-6  (no lost wake-up) wake_word_ changes only under mu_. The thread decides to
+//                sleep, and reads wake_word_, under mu_, then sleeps only while the word
+//                still holds what it read; whoever changes what the thread decided on
+//                (an earlier due time, stop()) bumps the word in the same critical section
+//                and wakes the futex after it.
 #pragma once
 
 #include <condition_variable>
@@ -51,6 +58,7 @@
 #include <unordered_map>
 
 #include "timer/timing_wheel.hpp"
+#include "troupe/detail/sync.hpp"
 #include "troupe/detail/timer_node.hpp"
 #include "troupe/detail/timer_task.hpp"
 
@@ -92,17 +100,28 @@ class timer_service {
   void run() noexcept;
   std::int64_t ns_since_epoch(timer_clock::time_point t) const noexcept;
   // Under mu_: starts the thread if need be (may throw; then nothing changed), links n
-  // (pending) and returns whether the thread must be woken for it (after unlocking).
+  // (pending) and, if the thread would sleep past n, requests a wake and returns true: the
+  // caller then calls wake_thread() after unlocking.
   bool link(timer_node* n);
   // Under mu_: the state a firing node goes to after fire() returned `target_live`; true if
   // the service is done with it (retire and release it after unlocking).
   bool finish_firing(timer_node* n, bool target_live) noexcept;
   static void retire_and_release(timer_node* n, bool fired) noexcept;
 
+  // Under mu_: makes the thread re-examine the wheel before it next sleeps (bumps
+  // wake_word_, INV-TIMER-6). The caller then calls wake_thread() after unlocking, so the
+  // system call is made outside mu_.
+  void request_wake() noexcept;
+  void wake_thread() noexcept;
+
   const timer_clock::time_point epoch_;
   mutable std::mutex mu_;
-  std::condition_variable wake_;                    // the thread's sleep
-  std::condition_variable done_;                    // a node left `firing` (cancel() waits on it)
+  std::condition_variable done_;  // a node left `firing` (cancel() waits on it)
+  // The thread's sleep (INV-TIMER-6): it reads the word under mu_, unlocks, and sleeps on
+  // the futex while the word still holds that value; a waker bumps it under mu_ and then
+  // wakes the futex. So a wake between the thread's unlock and its sleep is not lost: the
+  // kernel sees the bumped value and the sleep returns at once.
+  atomic<std::uint32_t> wake_word_{0};
   timing_wheel wheel_;                              // guarded by mu_
   std::unordered_map<timer_id, task_node*> tasks_;  // guarded by mu_; pending tasks by id
   timer_id next_id_ = 1;                            // guarded by mu_
@@ -111,9 +130,11 @@ class timer_service {
   unsigned cancel_waiters_ = 0;  // guarded by mu_: cancel() calls waiting on done_
   bool stopped_ = false;         // guarded by mu_
   // When the thread will wake by itself, in ns since epoch_: its current wait's deadline
-  // (max: none). Guarded by mu_; link() notifies only for an earlier due time. Starts at
-  // min, so nothing notifies before the thread's first wait: until then it has not slept,
-  // and it looks at the wheel under mu_ before it does.
+  // (max: none). Guarded by mu_; link() wakes the thread only for an earlier due time. Min
+  // whenever the thread is not asleep — before its first wait, from when it re-locks mu_
+  // after a wait, and from when a wake has been requested — so nothing wakes a thread that
+  // will look at the wheel under mu_ before it next sleeps anyway (a stream of asks with a
+  // timeout then costs no wake per ask while the thread is up).
   std::int64_t sleeping_until_ns_ = std::numeric_limits<std::int64_t>::min();
   std::thread thread_;  // started under mu_ by the first link(); joined by stop()
 };

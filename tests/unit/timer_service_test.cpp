@@ -1,6 +1,7 @@
 // The runtime's timer thread (runtime/timer/timer_service.hpp): every task gets exactly one
 // fire() or discard() (INV-TIMER-1), deadlines fire in order, cancel() wins only before the
-// fire, and stop() discards what is pending (INV-TIMER-3).
+// fire, stop() discards what is pending (INV-TIMER-3), and an earlier timer wakes the
+// sleeping thread (INV-TIMER-6).
 #include "timer/timer_service.hpp"
 
 #include <gtest/gtest.h>
@@ -83,6 +84,26 @@ TEST(TimerService, StopDiscardsPendingTasksAndLaterSchedulesAtOnce) {
   EXPECT_EQ(l.discarded.load(), 11);
   EXPECT_TRUE(l.fired.empty());
   t.stop();  // idempotent
+}
+
+// INV-TIMER-6: the thread sleeps until an hour from now; each round schedules a task due
+// at once, just as the thread goes back to sleep after the previous one, and waits for it.
+// A lost wake-up leaves a round waiting for the hour: the test fails after a minute.
+TEST(TimerService, AnEarlierTimerWakesTheThreadSleepingOnALaterOne) {
+  log l;
+  timer_service t;
+  t.schedule(timer_clock::now() + 1h, new recording_task(&l, -1));
+  constexpr int kRounds = 1000;
+  for (int i = 0; i < kRounds; ++i) {
+    t.schedule(timer_clock::now(), new recording_task(&l, i));
+    const auto give_up = std::chrono::steady_clock::now() + 60s;
+    while (fired_count(l) < static_cast<std::size_t>(i + 1)) {
+      ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "round " << i << " never fired";
+      std::this_thread::yield();
+    }
+  }
+  t.stop();
+  EXPECT_EQ(l.discarded.load(), 1) << "the hour-long task";
 }
 
 TEST(TimerService, ManyThreadsScheduleAndCancelEachTaskEndsExactlyOnce) {
