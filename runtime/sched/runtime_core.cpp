@@ -117,6 +117,19 @@ void runtime_core::release_actor_ref() noexcept {
 }
 
 void runtime_core::inject_external(actor_base* a) noexcept {
+  if (!woken_.enqueue(a)) {
+    // moodycamel only fails when it cannot allocate a block: nothing sane is left to do.
+    std::fputs("troupe: out of memory growing the wake queue\n", stderr);
+    std::abort();
+  }
+  // relaxed: a count for the workers' cheap look (pop_woken()); the item itself is
+  // published by the enqueue, and a sleeping worker is woken by notify_strict()'s seq_cst
+  // RMW, after which its re-check (any_work_visible()) sees this increment (INV-IDLE-3).
+  woken_pending_.fetch_add(1, memory_order_relaxed);
+  idle_.notify_strict();
+}
+
+void runtime_core::inject_shared(actor_base* a) noexcept {
   if (!injection_.enqueue(a)) {
     // moodycamel only fails when it cannot allocate a block: nothing sane is left to do.
     std::fputs("troupe: out of memory growing the injection queue\n", stderr);

@@ -55,8 +55,28 @@ class runtime_core {
   /// Drops the reference an actor took in register_actor(); from ~actor_base, any thread.
   void release_actor_ref() noexcept;
   void deregister_actor(actor_base* a, bool failed) noexcept { registry_.remove(a, failed); }
-  /// `a` became runnable by a send from a thread that is not one of our workers.
+  /// `a` became runnable by a send (or a timer, a reply, a close) from a thread that is
+  /// not one of our workers: it goes to the wake queue, which workers serve before their
+  /// own work (see worker.hpp), and a sleeping worker is woken.
   void inject_external(actor_base* a) noexcept;
+  /// A worker's fallback when it cannot enqueue with its token: the shared queue, as
+  /// anyone. Aborts if the queue cannot grow.
+  void inject_shared(actor_base* a) noexcept;
+  /// Any worker: takes the oldest actor from the wake queue, if any.
+  bool pop_woken(actor_base*& out) noexcept {
+    // relaxed: a hint; the dequeue itself synchronizes with the enqueue (moodycamel).
+    if (woken_pending_.load(memory_order_relaxed) == 0) return false;
+    if (!woken_.try_dequeue(out)) return false;
+    // relaxed: a count only (see inject_external()).
+    woken_pending_.fetch_sub(1, memory_order_relaxed);
+    return true;
+  }
+  /// Something waits in the wake queue (a hint, as pop_woken()'s).
+  bool any_woken() const noexcept {
+    // relaxed: a hint; INV-IDLE-3's re-check reads it after the announce RMW (seq_cst),
+    // which the waker's notify_strict() RMW is ordered against.
+    return woken_pending_.load(memory_order_relaxed) != 0;
+  }
   void count_external_sent() noexcept {
     // relaxed: a statistic; shutdown's joins and mutexes order it before the final read.
     external_sent_.fetch_add(1, memory_order_relaxed);
@@ -122,7 +142,12 @@ class runtime_core {
   static constexpr std::uint32_t credit_batch = 1024;
 
   const runtime_config config_;
-  moodycamel::ConcurrentQueue<actor_base*> injection_;
+  moodycamel::ConcurrentQueue<actor_base*> injection_;  // spilled and rescheduled actors
+  // Actors made runnable from outside the pool (inject_external()), served ahead of the
+  // workers' own work so that a timer tick or an outside request never waits behind a
+  // busy pool's backlog. woken_pending_ counts them, so that workers can look cheaply.
+  moodycamel::ConcurrentQueue<actor_base*> woken_;
+  alignas(cache_line) atomic<std::uint64_t> woken_pending_{0};
   idle_protocol idle_;
   std::vector<std::unique_ptr<worker>> workers_;
   actor_registry registry_;

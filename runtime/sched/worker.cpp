@@ -76,7 +76,7 @@ void worker::push_deque(actor_base* a) noexcept {
     while (n < batch.size() && moved_total + n < half && deque_.steal(x)) batch[n++] = x;
     if (n == 0) break;
     if (!core_.injection().enqueue_bulk(inject_producer_, batch.data(), n)) {
-      for (std::size_t i = 0; i < n; ++i) core_.inject_external(batch[i]);  // aborts on OOM
+      for (std::size_t i = 0; i < n; ++i) core_.inject_shared(batch[i]);  // aborts on OOM
     }
     moved_total += n;
   }
@@ -85,7 +85,7 @@ void worker::push_deque(actor_base* a) noexcept {
 
 void worker::reinject(actor_base* a) noexcept {
   if (!core_.injection().enqueue(inject_producer_, a)) {
-    core_.inject_external(a);  // same queue without our token; aborts on OOM
+    core_.inject_shared(a);  // same queue without our token; aborts on OOM
     return;
   }
   core_.idle().notify_relaxed();
@@ -96,7 +96,11 @@ bool worker::pop_injected(actor_base*& out) noexcept {
 }
 
 bool worker::take_local(actor_base*& out) noexcept {
-  if (++tick_ % fairness_interval == 0) {
+  // Woken from outside first, on every fourth turn: a tick or an outside request waits
+  // about four turns of a worker, however much work the pool has queued; and a flood of
+  // outside sends still leaves three turns in four to the work already here.
+  if ((++tick_ & 3) == 0 && core_.pop_woken(out)) return true;
+  if (tick_ % fairness_interval == 0) {
     if (pop_injected(out) || deque_.steal(out)) return true;
   }
   if (lifo_ != nullptr) {
@@ -104,7 +108,7 @@ bool worker::take_local(actor_base*& out) noexcept {
     lifo_ = nullptr;
     return true;
   }
-  return deque_.take(out) || pop_injected(out);
+  return deque_.take(out) || core_.pop_woken(out) || pop_injected(out);
 }
 
 bool worker::steal_from_others(actor_base*& out) noexcept {
@@ -127,7 +131,7 @@ bool worker::steal_from_others(actor_base*& out) noexcept {
 bool worker::search(actor_base*& out) noexcept {
   const unsigned rounds = spin_.rounds();
   for (unsigned round = 0; round < rounds; ++round) {
-    if (pop_injected(out) || steal_from_others(out)) {
+    if (core_.pop_woken(out) || pop_injected(out) || steal_from_others(out)) {
       spin_.found_work();
       return true;
     }
@@ -140,7 +144,7 @@ bool worker::search(actor_base*& out) noexcept {
 bool worker::any_work_visible() noexcept {
   // Called right after the announce RMW (INV-IDLE-3): these reads see any work published
   // before a producer's RMW that came earlier in state_'s order.
-  if (core_.injection().size_approx() != 0) return true;
+  if (core_.any_woken() || core_.injection().size_approx() != 0) return true;
   for (unsigned v = 0; v < core_.worker_count(); ++v) {
     if (v != index_ && core_.worker_at(v).may_have_stealable_work()) return true;
   }

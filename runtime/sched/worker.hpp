@@ -1,13 +1,16 @@
 // runtime/sched/worker.hpp — one worker thread: its run queues and its loop.
 //
 // Run queues, in the order the loop consults them:
+//   0. every fourth turn: the runtime's wake queue — actors made runnable from outside the
+//      pool (a send from another thread, a timer, a reply or close from outside) — so
+//      that they wait about four turns of a worker, however long the backlog;
 //   1. every 61st turn: the injection queue, then the oldest item of its own deque — so
 //      neither the LIFO slot nor the deque's LIFO end can starve anything for long;
 //   2. lifo_     — the actor this worker woke last (request/reply stays on one core);
 //                  owner only, not stealable, always emptied before the worker searches;
 //   3. deque_    — Chase–Lev deque: the owner pushes/takes at the bottom, thieves steal
 //                  from the top; when full, half of it moves to the injection queue;
-//   4. the runtime's injection queue (sends from outside the pool, rescheduled actors);
+//   4. the wake queue, then the runtime's injection queue (spilled and rescheduled actors);
 //   5. stealing from the other workers (as a searcher, see idle.hpp), then sleep.
 //
 // Sends from handlers go through a per-turn outbox (see coalesce()).
