@@ -445,6 +445,9 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
       if (this->template try_go_idle<node_type>()) return detail::turn_result::idle;
       if (!this->mailbox_.signalled()) return detail::turn_result::runnable;  // a push
       if (auto e = this->serve_side()) return stop(std::move(e));
+      // kill() may be what signalled: the fiber, parked in a wait, must see it now, or it
+      // would park again and the actor go idle with the kill unnoticed.
+      killed_ = killed_ || this->kill_requested();
       // A timeout was served (or a spurious signal): let the body look again.
     }
   }
