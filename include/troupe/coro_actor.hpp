@@ -28,11 +28,11 @@
 //
 // Stopping: recv() and recv_for() throw troupe::actor_exit at the close sentinel (and at
 // every later call), and so does a co_await on a result or a sleep that the close reaches
-// first (see "Awaiting results" and "Waiting with a deadline"). The actor stops when run() finishes
-// — by returning, by letting actor_exit escape (both normal stops), or by another exception (a
-// failure, reported like an event actor's). Then on_stop() runs if defined, and whatever is still
-// queued becomes dead letters. Do not swallow actor_exit and loop on recv() forever: shutdown()
-// waits for every actor to stop.
+// first (see "Awaiting results" and "Waiting with a deadline"). The actor stops when run()
+// finishes — by returning, by letting actor_exit escape (both normal stops), or by another
+// exception (a failure, reported like an event actor's). Then on_stop() runs if defined,
+// and whatever is still queued becomes dead letters. Do not swallow actor_exit and loop on
+// recv() forever: shutdown() waits for every actor to stop.
 //
 // Cost: a message to a waiting coroutine actor costs one resume; messages already queued
 // are taken inside the coroutine without suspending, up to the turn's batch.
