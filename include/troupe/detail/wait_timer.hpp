@@ -21,6 +21,7 @@
 // which happens on the consumer, inside a turn of the living actor.
 #pragma once
 
+#include <cassert>
 #include <chrono>
 #include <cstdint>
 
@@ -57,6 +58,7 @@ class wait_timer {
   /// Consumer, not armed: schedules the timer for `deadline` on a's runtime. Throws (with
   /// nothing armed and no reference kept) if the task cannot be allocated or scheduled.
   void arm(actor_base& a, timer_clock::time_point deadline) {
+    assert(!armed_ && "wait_timer: one wait at a time; the previous one must disarm");
     ++generation_;
     auto* t = new task(a, *this, generation_);
     a.add_ref();                                  // released by the task's fire() or discard()
