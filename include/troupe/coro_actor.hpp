@@ -579,16 +579,17 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
   node_type* current_ = nullptr;            // taken by take_next(), not yet handed to run()
   detail::message_stash<node_type> stash_;  // arrived while awaiting a result
   std::exception_ptr stash_error_;          // stash_next() failed: stop with this
-  detail::wait_timer timer_;                // recv_for()'s deadline, sleep_for()'s end
-  recv_for_awaiter* timed_ = nullptr;       // the recv_for() in progress, if any
   const detail::result_state_base* awaited_ = nullptr;  // the co_await in progress, if any
   detail::turn_record* turn_ = nullptr;                 // the running turn's (run_turn())
+  recv_for_awaiter* timed_ = nullptr;                   // the recv_for() in progress, if any
   unsigned budget_left_ = 0;
   wait_reason wait_ = wait_reason::message;
   await_end await_end_ = await_end::none;  // set by end_await(), read by await_resume()
   bool current_owned_ = false;             // current_ came from the stash (ours to free)
   bool exiting_ = false;                   // the close sentinel was taken
   bool killed_ = false;                    // kill() was seen: recv() and awaits throw
+  // Last: touched only by timed waits, so the fields every message uses stay together.
+  detail::wait_timer timer_;  // recv_for()'s deadline, sleep_for()'s end
 };
 
 }  // namespace troupe
