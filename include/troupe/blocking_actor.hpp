@@ -27,6 +27,11 @@
 //   await(result)       the value of an ask() or submit() result, parking the fiber (not
 //                       the worker) until it is ready; messages arriving meanwhile wait
 //                       (see "Awaiting").
+//   sleep_for(duration) suspends run() for `duration` (sleep_until(t): until t), parking the
+//                       fiber, not the worker; messages arriving meanwhile wait, in order,
+//                       for later receives; the close or a kill ends it with actor_exit.
+// Timeouts and sleeps never end early; they end up to about a millisecond late (the
+// runtime's one timer thread has a 1 ms tick), more on a loaded machine.
 // A selective receive leaves every message it skips queued, in order: later receives see
 // them first, in the order they arrived. Skipped messages are moved into a private queue
 // (one pooled allocation each), so a selective receive is the slower path; a plain recv()
@@ -53,7 +58,7 @@
 // turn takes the reply and discards it (counted as handled); once it has stopped, the reply
 // is a dead letter (type troupe::result<T>). Either way sent == handled + dead_lettered.
 //
-// Killing: after kill() (through a ref), the next receive or await() throws
+// Killing: after kill() (through a ref), the next receive, await() or sleep throws
 // troupe::actor_exit at once (a parked fiber is woken for it), messages set aside or not;
 // what is queued becomes dead letters (reason killed).
 //
@@ -107,6 +112,7 @@
 #include "troupe/detail/message_stash.hpp"
 #include "troupe/detail/timer_task.hpp"
 #include "troupe/detail/typed_actor.hpp"
+#include "troupe/detail/wait_timer.hpp"
 #include "troupe/error.hpp"
 #include "troupe/ref.hpp"
 #include "troupe/result.hpp"
@@ -148,7 +154,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   /// As recv(), or std::nullopt once `timeout` has passed with nothing to take.
   template <class Rep, class Period>
   std::optional<message> recv_for(std::chrono::duration<Rep, Period> timeout) {
-    const auto deadline = deadline_after(timeout);
+    const auto deadline = detail::deadline_after(timeout);
     return take(nullptr, &deadline);
   }
 
@@ -229,12 +235,51 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
     return ready->get();
   }
 
+  /// Suspends run() until `duration` has passed — the fiber parks, the worker runs others —
+  /// and returns; at once for a duration <= 0. Messages that arrive meanwhile stay queued,
+  /// in order, for later receives (set aside as during await()). Throws troupe::actor_exit
+  /// instead if the close sentinel arrives before the end (or had been taken already: as
+  /// every later receive throws, a sleeping actor still stops), and after kill(). Only
+  /// inside run(). The end is never early and is usually late by up to the timer service's
+  /// 1 ms tick (docs/architecture.md, "Timers").
+  template <class Rep, class Period>
+  void sleep_for(std::chrono::duration<Rep, Period> duration) {
+    sleep_until(detail::deadline_after(duration));
+  }
+
+  /// sleep_for() until `deadline` on the steady clock; returns at once if it has passed.
+  void sleep_until(std::chrono::steady_clock::time_point deadline) {
+    killed_ = killed_ || this->kill_requested();  // as a receive does
+    if (killed_) throw actor_exit{};
+    if (detail::timer_clock::now() >= deadline) return;
+    if (exiting_) throw actor_exit{};  // the close was taken: like every receive after it
+    const disarm_on_exit disarm_guard{this};
+    timer_.arm(*this, deadline);
+    while (!timer_.expired()) {  // served by the turn from the side channel
+      if (killed_) throw actor_exit{};
+      if (budget_left_ == 0) {
+        wait_ = wait_reason::yield;
+        detail::fiber_host::suspend();
+        continue;
+      }
+      // Keep the mailbox moving into the stash, so that it can go idle while we sleep.
+      const set_aside got = this->set_aside_next(stash_, exiting_);
+      if (got == set_aside::nothing) {
+        wait_ = wait_reason::message;
+        detail::fiber_host::suspend();
+        continue;
+      }
+      --budget_left_;
+      if (got == set_aside::closed) throw actor_exit{};
+    }
+  }
+
   /// recv_if() with a timeout: std::nullopt once `timeout` has passed with no match.
   template <class Pred, class Rep, class Period>
   requires std::is_invocable_r_v<bool, Pred&, const message&> std::optional<message> recv_if_for(
       Pred&& pred, std::chrono::duration<Rep, Period> timeout) {
     const matcher m = matcher::of(pred);
-    const auto deadline = deadline_after(timeout);
+    const auto deadline = detail::deadline_after(timeout);
     return take(&m, &deadline);
   }
 
@@ -262,18 +307,6 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
     }
   };
 
-  template <class Rep, class Period>
-  static time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
-    const auto now = detail::timer_clock::now();
-    if (timeout <= timeout.zero()) return now;
-    // Saturate instead of overflowing for "forever"-like timeouts.
-    const auto cap = time_point::max() - now;
-    if (timeout >= std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(cap)) {
-      return time_point::max();
-    }
-    return now + std::chrono::duration_cast<detail::timer_clock::duration>(timeout);
-  }
-
   // ---- on the fiber ----------------------------------------------------------------------
 
   // The next message that `m` accepts (any if null); std::nullopt if `deadline` passes first.
@@ -288,10 +321,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
       return hand_over(n, true);
     }
     if (exiting_) throw actor_exit{};
-    struct disarm_on_exit {
-      blocking_actor* self;
-      ~disarm_on_exit() { self->disarm(); }
-    } disarm_guard{this};
+    const disarm_on_exit disarm_guard{this};
     for (;;) {
       if (budget_left_ == 0) {  // the turn's batch is used up: let others run
         wait_ = wait_reason::yield;
@@ -302,10 +332,10 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
       this->free_retired(retired);
       if (n == nullptr) {
         if (deadline != nullptr) {
-          if (timed_out_) return std::nullopt;
-          if (!armed_) {
+          if (timer_.expired()) return std::nullopt;
+          if (!timer_.armed()) {
             if (detail::timer_clock::now() >= *deadline) return std::nullopt;
-            arm(*deadline);
+            timer_.arm(*this, *deadline);
           }
         }
         wait_ = wait_reason::message;
@@ -360,52 +390,15 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   }
 
   // ---- timeouts -------------------------------------------------------------------------
-  // A recv_for() that finds the mailbox empty arms one timer. Its expiry reaches the actor
-  // through the side channel (actor_base::post); the generation tells a late expiry of an
-  // earlier recv_for() from the current one.
+  // recv_for() and sleep_for() arm timer_ (detail/wait_timer.hpp) when they have to wait;
+  // its expiry reaches the actor through the side channel, served by the turn, and sets
+  // timer_.expired() for the fiber to see once it is resumed. Every wait disarms as it
+  // ends, however it ends.
 
-  struct timeout_task final : detail::timer_task, detail::side_node {
+  struct disarm_on_exit {
     blocking_actor* self;
-    std::uint64_t generation;
-    timeout_task(blocking_actor* a, std::uint64_t g) noexcept : self(a), generation(g) {
-      this->handle = &served;
-    }
-    void fire() noexcept override {
-      blocking_actor* a = self;  // post() may free *this at once
-      a->post(this);
-      a->release();  // the reference arm() took
-    }
-    void discard() noexcept override {
-      blocking_actor* a = self;
-      delete this;
-      a->release();
-    }
-    static void served(detail::side_node* n, detail::actor_base&, bool run) {
-      auto* t = static_cast<timeout_task*>(n);
-      if (run) t->self->expired(t->generation);
-      delete t;
-    }
+    ~disarm_on_exit() { self->timer_.disarm(*self); }
   };
-
-  void arm(time_point deadline) {
-    ++generation_;
-    this->add_ref();  // released by the task's fire() or discard()
-    timer_ = detail::schedule_timer(this->core(), deadline, new timeout_task(this, generation_));
-    armed_ = true;
-  }
-
-  void disarm() noexcept {
-    if (!armed_) return;
-    // A timer that already fired has posted (or is posting) a node for this generation;
-    // once armed_ is false, expired() ignores it.
-    if (timer_ != 0) detail::cancel_timer(this->core(), timer_);
-    armed_ = false;
-    timed_out_ = false;
-  }
-
-  void expired(std::uint64_t generation) noexcept {
-    if (armed_ && generation == generation_) timed_out_ = true;
-  }
 
   // ---- on the worker (the consumer) -----------------------------------------------------
 
@@ -452,6 +445,9 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
       if (this->template try_go_idle<node_type>()) return detail::turn_result::idle;
       if (!this->mailbox_.signalled()) return detail::turn_result::runnable;  // a push
       if (auto e = this->serve_side()) return stop(std::move(e));
+      // kill() may be what signalled: the fiber, parked in a wait, must see it now, or it
+      // would park again and the actor go idle with the kill unnoticed.
+      killed_ = killed_ || this->kill_requested();
       // A timeout was served (or a spurious signal): let the body look again.
     }
   }
@@ -466,7 +462,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
       } catch (...) {
       }
     }
-    disarm();
+    timer_.disarm(*this);  // run() ended mid-wait (a failure): nothing stays pending
     while (node_type* n = stash_.pop_front()) {  // skipped or stashed, never received
       this->dead_letter(n);
       node_type::deallocate(n);
@@ -482,15 +478,12 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   detail::message_stash<node_type> stash_;  // skipped, or arrived while awaiting a result
   const detail::result_state_base* awaited_ = nullptr;  // the state await() waits for, if any
   detail::turn_record* turn_ = nullptr;                 // the running turn's (run_turn())
-  std::uint64_t generation_ = 0;                        // of the latest armed timeout
-  detail::timer_id timer_ = 0;
+  detail::wait_timer timer_;                            // recv_for()'s deadline, sleep_for()'s end
   std::size_t stack_size_;
   unsigned budget_left_ = 0;
   wait_reason wait_ = wait_reason::message;
   bool exiting_ = false;  // the close sentinel was taken
   bool killed_ = false;   // kill() was seen: every receive and await throws actor_exit
-  bool armed_ = false;    // a timeout is pending for generation_
-  bool timed_out_ = false;
 };
 
 }  // namespace troupe

@@ -22,17 +22,17 @@
 // but its frame is kept) and the worker moves on. A send resumes it, possibly on another
 // worker. With several message types, recv() returns a std::variant<Msgs...>.
 //
-// Killing: after kill() (through a ref), the next recv() or co_await on a result throws
-// troupe::actor_exit (a suspended coroutine is resumed for it); what is queued becomes dead
-// letters (reason killed).
+// Killing: after kill() (through a ref), the next recv(), recv_for(), sleep or co_await on
+// a result throws troupe::actor_exit (a suspended coroutine is resumed for it); what is
+// queued becomes dead letters (reason killed).
 //
-// Stopping: recv() throws troupe::actor_exit at the close sentinel (and at every later
-// call), and so does a co_await on a result that the close reaches first (see "Awaiting
-// results"). The actor stops when run() finishes — by returning, by letting actor_exit
-// escape (both normal stops), or by another exception (a failure, reported like an event
-// actor's). Then on_stop() runs if defined, and whatever is still queued becomes dead
-// letters. Do not swallow actor_exit and loop on recv() forever: shutdown() waits for
-// every actor to stop.
+// Stopping: recv() and recv_for() throw troupe::actor_exit at the close sentinel (and at
+// every later call), and so does a co_await on a result or a sleep that the close reaches
+// first (see "Awaiting results" and "Waiting with a deadline"). The actor stops when run()
+// finishes — by returning, by letting actor_exit escape (both normal stops), or by another
+// exception (a failure, reported like an event actor's). Then on_stop() runs if defined,
+// and whatever is still queued becomes dead letters. Do not swallow actor_exit and loop on
+// recv() forever: shutdown() waits for every actor to stop.
 //
 // Cost: a message to a waiting coroutine actor costs one resume; messages already queued
 // are taken inside the coroutine without suspending, up to the turn's batch.
@@ -64,6 +64,27 @@
 // reply is a dead letter (type troupe::result<T>). Either way sent == handled +
 // dead_lettered.
 //
+// Waiting with a deadline: inside run(),
+//   std::optional<Msg> m = co_await recv_for(50ms);  // the next message, or std::nullopt
+//   co_await sleep_for(10ms);                        // (or sleep_until(steady time point))
+// recv_for() is recv() with a deadline: it yields the next message — from the messages set
+// aside during an earlier await or sleep first, as recv() does — or std::nullopt once the
+// timeout has passed with nothing to take (at once for a timeout <= 0 and nothing queued);
+// the close sentinel and kill() make it throw troupe::actor_exit, as recv(). A message that
+// is queued when the deadline is noticed wins: it is yielded, and no message is ever lost
+// to a timeout. sleep_for() suspends run() for the duration, receiving nothing: messages
+// that arrive meanwhile stay queued in order for later recv() calls (set aside as during a
+// result await), and, as for a result await, the close sentinel ends the sleep early with
+// troupe::actor_exit (the messages before it are still received by later recv() calls),
+// as does a kill(), and a sleep begun after the close was taken throws at once. Both wait
+// without a thread: while the mailbox is empty (recv_for) or during the sleep, the actor
+// is idle like one in recv(), and one timer on the runtime's timer thread (the one that
+// runs send_after() and ask() timeouts) resumes it; the timer is cancelled as soon as the
+// wait ends any other way, so nothing stays pending once the wait is over. The timer's
+// expiry is not a message: it is not counted in runtime_stats. Deadlines are never early
+// and are usually up to about a millisecond late (the timer thread's 1 ms tick), more on a
+// loaded machine.
+//
 // Alignment: every message reaches run() aligned for its type, however over-aligned (an
 // alignas(64) struct, a SIMD vector, a std::variant holding one), as in event and blocking
 // actors. Coroutines need one extra step for it. The value co_await recv() yields lives in
@@ -88,11 +109,13 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <new>
+#include <optional>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
@@ -104,6 +127,7 @@
 #include "troupe/detail/message_stash.hpp"
 #include "troupe/detail/node_pool.hpp"
 #include "troupe/detail/typed_actor.hpp"
+#include "troupe/detail/wait_timer.hpp"
 #include "troupe/error.hpp"
 #include "troupe/ref.hpp"
 #include "troupe/result.hpp"
@@ -209,6 +233,29 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
   /// the close sentinel. Only for use inside run().
   auto recv() noexcept { return recv_awaiter{this}; }
 
+  /// Awaitable: as recv(), yielding std::optional<message> — the next message, or
+  /// std::nullopt once `timeout` has passed with nothing to take (at once for a timeout
+  /// <= 0 and an empty mailbox). Throws troupe::actor_exit as recv() does. Only for use
+  /// inside run(). See "Waiting with a deadline" above.
+  template <class Rep, class Period>
+  auto recv_for(std::chrono::duration<Rep, Period> timeout) noexcept {
+    return recv_for_awaiter{this, detail::deadline_after(timeout)};
+  }
+
+  /// Awaitable: suspends run() until `duration` has passed (at once for a duration <= 0);
+  /// messages that arrive meanwhile stay queued, in order, for later recv() calls. Throws
+  /// troupe::actor_exit instead if the close sentinel arrives first (or had been taken
+  /// already), and after kill(). Only for use inside run(). See "Waiting with a deadline".
+  template <class Rep, class Period>
+  auto sleep_for(std::chrono::duration<Rep, Period> duration) noexcept {
+    return sleep_awaiter{this, detail::deadline_after(duration)};
+  }
+
+  /// Awaitable: sleep_for() until `deadline` on the steady clock (at once if it has passed).
+  auto sleep_until(std::chrono::steady_clock::time_point deadline) noexcept {
+    return sleep_awaiter{this, deadline};
+  }
+
  private:
   using typename base::node_type;
   using typename base::set_aside;
@@ -224,15 +271,17 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
 
   // Why the coroutine is suspended (consumer only).
   enum class wait_reason : unsigned char {
-    message,     // in recv(): resume with the next message
-    reply,       // in co_await on a result: not ready yet
-    reply_ready  // in co_await on a result: ready, or ended early (end_await()): resume
+    message,  // in recv() or recv_for() (timed_): resume with the next message, or nullopt
+    reply,    // in co_await on a result: not ready yet
+    sleep,    // in sleep_for(): timer_ has not expired yet
+    resume    // the result is ready, the sleep over, or either ended early (end_await())
   };
 
-  // How a co_await on a result ended, if not by the result (consumer only).
+  // How a co_await on a result, or a sleep, ended, if not by the result or the deadline
+  // (consumer only).
   enum class await_end : unsigned char {
-    none,        // by the result
-    closed,      // the close sentinel came first: actor_exit
+    none,        // by the result, or the deadline
+    closed,      // the close sentinel (or kill()) came first: actor_exit
     own_request  // the result's request was our own, still queued: troupe::error
   };
 
@@ -244,6 +293,56 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       self->wait_ = wait_reason::message;
     }
     message await_resume() { return self->hand_over(); }
+  };
+
+  // Lives in run()'s frame while the coroutine waits; the actor points to it (timed_), so
+  // that coroutine actors that never call recv_for() pay only for that pointer.
+  struct recv_for_awaiter {
+    coro_actor* self;
+    detail::timer_clock::time_point deadline;
+    std::exception_ptr error{};  // the timer could not be armed: thrown by await_resume()
+    bool gave_up = false;        // the deadline passed with nothing to take: std::nullopt
+    bool await_ready() noexcept {
+      if (self->take_next()) return true;
+      // Nothing taken: the batch is used up (run_turn() looks again at the next turn), or
+      // the mailbox is empty — then a deadline that has passed ends the wait at once.
+      gave_up = self->budget_left_ != 0 && detail::timer_clock::now() >= deadline;
+      return gave_up;
+    }
+    void await_suspend(std::coroutine_handle<>) noexcept {  // back to run_turn()
+      self->wait_ = wait_reason::message;
+      self->timed_ = this;
+    }
+    std::optional<message> await_resume() {
+      self->timed_ = nullptr;
+      self->timer_.disarm(*self);  // a message came first: no timer left pending
+      if (error) std::rethrow_exception(error);
+      if (gave_up) return std::nullopt;
+      return std::optional<message>(self->hand_over());
+    }
+  };
+
+  struct sleep_awaiter {
+    coro_actor* self;
+    detail::timer_clock::time_point deadline;
+    bool await_ready() {
+      self->killed_ = self->killed_ || self->kill_requested();  // as take_next() does
+      if (self->killed_) throw actor_exit{};
+      if (detail::timer_clock::now() >= deadline) return true;
+      // The close was taken: like every recv() after it, give up at once.
+      if (self->exiting_) throw actor_exit{};
+      self->timer_.arm(*self, deadline);  // may throw: from the co_await, nothing armed
+      return false;
+    }
+    void await_suspend(std::coroutine_handle<>) noexcept {  // back to run_turn()
+      self->wait_ = wait_reason::sleep;
+    }
+    void await_resume() {
+      self->timer_.disarm(*self);  // ended early: no timer left pending
+      if (std::exchange(self->await_end_, await_end::none) == await_end::closed) {
+        throw actor_exit{};
+      }
+    }
   };
 
   template <class T>
@@ -261,7 +360,7 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       std::move(r).then(*self, [actor = self, this](result<T> ready) {
         if (actor->awaited_ != detail::result_access::state_of(ready)) return;
         r = std::move(ready);
-        actor->wait_ = wait_reason::reply_ready;
+        actor->wait_ = wait_reason::resume;
       });
       self->awaited_ = s;
       self->wait_ = wait_reason::reply;
@@ -328,9 +427,9 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
 
   enum class stashed : unsigned char { one, none, failed };
 
-  // Consumer only, while awaiting: moves the next message (if any) to the stash, and ends
-  // the await early if that was the close sentinel (before the result is ready) or our own
-  // request (see "Awaiting results").
+  // Consumer only, while awaiting a result or sleeping: moves the next message (if any) to
+  // the stash, and ends the wait early if that was the close sentinel (before the result is
+  // ready) or our own request (see "Awaiting results").
   stashed stash_next() noexcept {
     set_aside got = set_aside::nothing;
     try {
@@ -345,8 +444,11 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
     // awaited_ is alive: the continuation holds it until served, and it has not been (we
     // are still awaiting). If it is complete already, its delivery is on its way: take it,
     // and let the next recv() report the close. A message set aside that is the request
-    // of the awaited result itself can never be answered while we wait.
-    if (got == set_aside::closed && !awaited_->ready()) {
+    // of the awaited result itself can never be answered while we wait. A sleep ends at
+    // the close.
+    if (wait_ == wait_reason::sleep) {
+      if (got == set_aside::closed) end_await(await_end::closed);
+    } else if (got == set_aside::closed && !awaited_->ready()) {
       end_await(await_end::closed);
     } else if (got == set_aside::stashed &&
                detail::payload_is_request_for<Msgs...>(stash_.newest()->payload(), awaited_)) {
@@ -355,12 +457,29 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
     return stashed::one;
   }
 
-  // Consumer only: gives up the await in progress; the coroutine resumes and await_resume()
-  // throws. The result's delivery, whenever it comes, is dropped (see result_awaiter).
+  // Consumer only: gives up the await (or sleep) in progress; the coroutine resumes and
+  // await_resume() throws. The result's delivery, whenever it comes, is dropped (see
+  // result_awaiter); the sleep's timer is cancelled by its await_resume().
   void end_await(await_end why) noexcept {
     awaited_ = nullptr;
     await_end_ = why;
-    wait_ = wait_reason::reply_ready;
+    wait_ = wait_reason::resume;
+  }
+
+  // Consumer only, in the recv_for() `w` that found the mailbox empty: true if its deadline
+  // has passed (the timer was served, or it is due already); otherwise arms the timer if
+  // that is not done yet. If arming fails, true, with the error for w to throw.
+  bool recv_deadline_passed(recv_for_awaiter& w) noexcept {
+    if (timer_.expired()) return true;
+    if (timer_.armed()) return false;
+    if (detail::timer_clock::now() >= w.deadline) return true;
+    try {
+      timer_.arm(*this, w.deadline);
+    } catch (...) {
+      w.error = std::current_exception();
+      return true;
+    }
+    return false;
   }
 
   // True if the stash holds the (unanswered) request whose result state is `s`.
@@ -388,17 +507,21 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
         if (auto e = this->serve_side()) return stop(std::move(e));
         if (!killed_ && this->kill_requested()) {  // kill() signals: stop receiving now
           killed_ = true;
-          if (wait_ == wait_reason::reply) end_await(await_end::closed);
+          if (wait_ == wait_reason::reply || wait_ == wait_reason::sleep) {
+            end_await(await_end::closed);
+          }
         }
+        // The sleep's timer was served: it is over.
+        if (wait_ == wait_reason::sleep && timer_.expired()) wait_ = wait_reason::resume;
       }
-      if (wait_ == wait_reason::reply_ready) {
+      if (wait_ == wait_reason::resume) {
         wait_ = wait_reason::message;  // until the coroutine suspends again
         coro_.resume();
         continue;
       }
-      if (wait_ == wait_reason::reply) {
-        // Awaiting a result: keep the mailbox moving into the stash so that it can go idle;
-        // the result's delivery (a side notification) wakes us.
+      if (wait_ == wait_reason::reply || wait_ == wait_reason::sleep) {
+        // Awaiting a result or sleeping: keep the mailbox moving into the stash so that it
+        // can go idle; the result's delivery or the timer (side notifications) wakes us.
         if (budget_left_ == 0) return detail::turn_result::runnable;
         const stashed st = stash_next();
         if (st == stashed::one) continue;
@@ -407,12 +530,16 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
         if (!this->mailbox_.signalled()) return detail::turn_result::runnable;  // a push
         continue;                                                               // served at the top
       }
-      // Suspended in recv(): the mailbox was empty, or the batch is used up.
+      // Suspended in recv() or recv_for(): the mailbox was empty, or the batch is used up.
       if (budget_left_ == 0) return detail::turn_result::runnable;
       if (!take_next()) {
-        if (this->template try_go_idle<node_type>()) return detail::turn_result::idle;
-        if (!this->mailbox_.signalled()) return detail::turn_result::runnable;  // a push
-        continue;                                                               // served at the top
+        // A message wins over a deadline that passed meanwhile: take_next() looks first.
+        if (timed_ == nullptr || !recv_deadline_passed(*timed_)) {
+          if (this->template try_go_idle<node_type>()) return detail::turn_result::idle;
+          if (!this->mailbox_.signalled()) return detail::turn_result::runnable;  // a push
+          continue;  // served at the top
+        }
+        timed_->gave_up = true;  // recv_for() yields std::nullopt, or throws its error
       }
       coro_.resume();
     }
@@ -432,6 +559,8 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       } catch (...) {
       }
     }
+    timed_ = nullptr;           // it was in the frame, which is gone
+    timer_.disarm(*this);       // run() ended mid-wait (a failure): nothing stays pending
     if (current_ != nullptr) {  // taken but never handed over (run() ended first)
       node_type* n = std::exchange(current_, nullptr);
       n->destroy_payload();
@@ -452,12 +581,15 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
   std::exception_ptr stash_error_;          // stash_next() failed: stop with this
   const detail::result_state_base* awaited_ = nullptr;  // the co_await in progress, if any
   detail::turn_record* turn_ = nullptr;                 // the running turn's (run_turn())
+  recv_for_awaiter* timed_ = nullptr;                   // the recv_for() in progress, if any
   unsigned budget_left_ = 0;
   wait_reason wait_ = wait_reason::message;
   await_end await_end_ = await_end::none;  // set by end_await(), read by await_resume()
   bool current_owned_ = false;             // current_ came from the stash (ours to free)
   bool exiting_ = false;                   // the close sentinel was taken
   bool killed_ = false;                    // kill() was seen: recv() and awaits throw
+  // Last: touched only by timed waits, so the fields every message uses stay together.
+  detail::wait_timer timer_;  // recv_for()'s deadline, sleep_for()'s end
 };
 
 }  // namespace troupe
