@@ -8,9 +8,12 @@
 
 namespace troupe {
 
-/// Identity of an actor: stable for as long as any handle to it exists, comparable with
-/// `ref::id()`. Two live actors never share an id.
-using actor_id = std::uintptr_t;
+/// Identity of an actor, as `ref::id()` returns it: unique for the life of the process. An
+/// id is never reused, not even after the actor is gone and its memory serves another one,
+/// so an id kept in a map or a log names one actor only. 0 is never an actor's id (an
+/// empty ref's id() is 0). Ids are handed out in spawn order per spawning thread, but are
+/// not dense and say nothing about order across threads.
+using actor_id = std::uint64_t;
 
 /// A snapshot of a runtime's counters. While the runtime runs, the fields are read one by
 /// one without a global lock, so they need not add up; after `runtime::shutdown()` they are
