@@ -105,6 +105,24 @@ class actor_base;
 /// atomic RMW per 1024 ids (a per-thread block), none otherwise.
 actor_id next_actor_id() noexcept;
 
+/// While this thread destroys the payload of a dead letter (drop_message): the reason it
+/// was reported with; nullptr otherwise. Lets a request destroyed that way tell its asker
+/// why it got no reply (troupe::ask_stopped, ask.hpp).
+const dead_letter_reason* dead_letter_in_progress() noexcept;
+
+/// Marks this thread as destroying a dead letter's payload for its lifetime (nests).
+class dead_letter_scope {
+ public:
+  explicit dead_letter_scope(dead_letter_reason reason) noexcept;
+  ~dead_letter_scope();
+  dead_letter_scope(const dead_letter_scope&) = delete;
+  dead_letter_scope& operator=(const dead_letter_scope&) = delete;
+
+ private:
+  dead_letter_reason reason_;
+  const dead_letter_reason* outer_;
+};
+
 /// Pushes the send outbox of the worker running on this thread, if any (worker.hpp).
 void flush_thread_outbox() noexcept;
 
@@ -230,8 +248,9 @@ class actor_base {
   /// Turns a message the actor took but never handled (a blocking actor's stash) into a
   /// dead letter: reports and counts it and destroys its payload (the node is not freed).
   void dead_letter(mailbox_node* n) noexcept;
-  /// Reports one undeliverable message of `type` to the runtime's dead-letter callback.
-  void report_dead_letter(const std::type_info& type) const noexcept;
+  /// Reports one undeliverable message of `type` to the runtime's dead-letter callback;
+  /// returns the reason it gave.
+  dead_letter_reason report_dead_letter(const std::type_info& type) const noexcept;
 
   // Implemented by actor<Derived, Msgs...>, which knows the payload and node types.
   virtual void drop_message(mailbox_node* n) noexcept = 0;  // destroy payload + report

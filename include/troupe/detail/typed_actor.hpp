@@ -91,7 +91,7 @@ class typed_actor : public actor_base {
  private:
   void drop_message(mailbox_node* n) noexcept final {
     auto* m = static_cast<node_type*>(n);
-    report_dead_letter(m->payload_type_info());
+    const dead_letter_scope scope(report_dead_letter(m->payload_type_info()));
     m->destroy_payload();
   }
   void free_node(mailbox_node* n) noexcept final { node_type::deallocate(n); }
