@@ -167,6 +167,11 @@ class actor_base {
     // of the final decrement makes all of them happen-before the delete.
     if (refs_.fetch_sub(1, memory_order_acq_rel) == 1) delete this;
   }
+  /// For a narrowed ref (ref.hpp), which does not know the actor's node type: a mailbox
+  /// node of this actor holding the message of the type named by `key` (message_key<M>,
+  /// one of the actor's types) at `msg`, moved from if `rvalue`, else copied. Throws what
+  /// allocating or constructing it throws.
+  virtual mailbox_node* make_node(const void* key, void* msg, bool rvalue) = 0;
   /// Appends a message node; schedules the actor, or drains it if stopped. Wait-free
   /// apart from waking a parked worker. Never throws.
   void enqueue(mailbox_node* n) noexcept;
