@@ -32,6 +32,9 @@
 //                 a dead letter.
 //   killed_at_deadline set by shutdown(deadline) before it kills an actor that has not
 //                 stopped by the deadline (kill_for_deadline()).
+//   weak_listed   set by the first weak_ref made from a ref (enable_weak()): the actor is in
+//                 the process-wide weak table (runtime/actor/weak_table.cpp), and the final
+//                 release() must unlist it before the delete.
 //   bits 16..31   not a state: the process-wide id of the registry shard the actor was
 //                 added to, which also names its runtime (runtime/actor/shard_table.hpp);
 //                 stored once by the registry before the actor is published, never
@@ -165,8 +168,14 @@ class actor_base {
   void release() noexcept {
     // acq_rel: release publishes this holder's last uses of the actor; the acquire side
     // of the final decrement makes all of them happen-before the delete.
-    if (refs_.fetch_sub(1, memory_order_acq_rel) == 1) delete this;
+    if (refs_.fetch_sub(1, memory_order_acq_rel) == 1) destroy();
   }
+  /// Lists the actor in the weak table (weak_ref.hpp), once; the caller holds a reference.
+  /// Throws std::bad_alloc if the table cannot grow.
+  void enable_weak();
+  /// A new reference to the live actor listed under `id`, or nullptr if it is gone (its
+  /// last reference was released) or was never listed. Takes the table shard's lock.
+  static actor_base* lock_weak(actor_id id) noexcept;
   /// For a narrowed ref (ref.hpp), which does not know the actor's node type: a mailbox
   /// node of this actor holding the message of the type named by `key` (message_key<M>,
   /// one of the actor's types) at `msg`, moved from if `rvalue`, else copied. Throws what
@@ -286,6 +295,18 @@ class actor_base {
   /// (this runtime's worker running the caller, or nullptr: the injection queue).
   void became_runnable(worker* w) noexcept;
 
+  /// The last reference is gone: unlists the actor from the weak table if it was listed
+  /// (after which no lock_weak() can reach it), then deletes it.
+  void destroy() noexcept {
+    // relaxed: `weak_listed` was set by enable_weak() on a thread that held a reference
+    // and released it later (or is us): the acquire of our final decrement already made
+    // the bit visible.
+    if ((state_.load(memory_order_relaxed) & weak_listed_bit) != 0) unlist_weak();
+    delete this;
+  }
+  void unlist_weak() noexcept;
+  static constexpr std::uint32_t weak_listed_bit = 1u << 9;  // actor_state::weak_listed
+
   atomic<std::uint32_t> refs_{1};  // the life reference
   atomic<std::uint32_t> state_{0};
   atomic<side_node*> side_{nullptr};  // posted, not yet served; newest first
@@ -305,7 +326,8 @@ inline constexpr std::uint32_t started = 1u << 5;
 inline constexpr std::uint32_t kill_requested = 1u << 6;
 inline constexpr std::uint32_t closed_by_shutdown = 1u << 7;
 inline constexpr std::uint32_t killed_at_deadline = 1u << 8;
-inline constexpr unsigned shard_shift = 16;  // the registry shard, see above
+inline constexpr std::uint32_t weak_listed = 1u << 9;  // see enable_weak()
+inline constexpr unsigned shard_shift = 16;            // the registry shard, see above
 inline constexpr unsigned max_shards = 1u << (32 - shard_shift);
 }  // namespace actor_state
 
