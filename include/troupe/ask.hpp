@@ -22,7 +22,9 @@
 // with reply(value) or fail(exception_ptr), once. ask(target, req) picks the request type
 // from the target's message list: the one whose Req is exactly the argument's type, else the
 // only one that Req can be constructed from; Reply is its reply type. No match, or several,
-// is a compile-time error that says so.
+// is a compile-time error that says so. The target may be a narrowed ref (ref.hpp,
+// "Narrowing"): then only the requests its own list names can be asked through it, and the
+// request travels as through any send on that ref.
 //
 // Outcomes, through the result (exactly one wins, whatever the timing). Every error is a
 // troupe::ask_error (itself a troupe::error), one type per way the reply failed to come:
