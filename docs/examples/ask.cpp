@@ -98,11 +98,11 @@ int main() {
   // From outside the runtime, get() blocks until the reply is in.
   std::printf("outside: 7^2 = %ld\n", troupe::ask(sq, 7).get());
 
-  // fail() travels to the asker as an exception.
+  // fail() reaches the asker as troupe::ask_failed, carrying the responder's exception.
   try {
     troupe::ask(sq, -1).get();
-  } catch (const std::domain_error& e) {
-    std::printf("outside: ask(-1) failed: %s\n", e.what());
+  } catch (const troupe::ask_failed& e) {
+    std::printf("outside: ask(-1) failed: %s\n", e.cause_text().c_str());
   }
 
   // No reply in time: troupe::ask_timeout.

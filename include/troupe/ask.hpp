@@ -12,7 +12,7 @@
 //
 //   // From an event actor: a continuation that runs in this actor's turn (never blocks).
 //   troupe::ask(sq, 7, 100ms).then(*this, [this](troupe::result<long> r) {
-//     try { total_ += r.get(); } catch (const troupe::error& e) { ... }
+//     try { total_ += r.get(); } catch (const troupe::ask_error& e) { ... }
 //   });
 //
 //   // From a coroutine actor (inside run()): suspends the coroutine, not the worker.
@@ -22,19 +22,36 @@
 // with reply(value) or fail(exception_ptr), once. ask(target, req) picks the request type
 // from the target's message list: the one whose Req is exactly the argument's type, else the
 // only one that Req can be constructed from; Reply is its reply type. No match, or several,
-// is a compile-time error that says so.
+// is a compile-time error that says so. The target may be a narrowed ref (ref.hpp,
+// "Narrowing"): then only the requests its own list names can be asked through it, and the
+// request travels as through any send on that ref.
 //
-// Outcomes, through the result (exactly one wins, whatever the timing):
+// Outcomes, through the result (exactly one wins, whatever the timing). Every error is a
+// troupe::ask_error (itself a troupe::error), one type per way the reply failed to come:
 //   * reply(v)                 -> get() returns v;
-//   * fail(e)                  -> get() rethrows e;
-//   * the request is destroyed unanswered — its handler returned without replying, or the
-//     responder had stopped and it became a dead letter -> troupe::error ("ask: the request
-//     was dropped without a reply ...");
-//   * the timeout passes first -> troupe::ask_timeout (a troupe::error naming the timeout).
+//   * fail(e)                  -> troupe::ask_failed: cause() is e (rethrow it to handle it
+//     by its own type), what() includes e's text. Constructing the reply throwing counts
+//     the same;
+//   * the responder let go of the request unanswered — its handler returned without
+//     replying, or an exception left the handler before it answered (the responder then
+//     fails and reports that exception to on_failure) -> troupe::ask_dropped;
+//   * the responder had stopped, or stopped before it took the request: the request became a
+//     dead letter -> troupe::ask_stopped, whose reason() is the dead letter's
+//     (stopped, shutdown, shutdown_deadline, killed, failed);
+//   * the timeout passes first -> troupe::ask_timeout (naming the timeout).
 //     A reply or fail() that comes later is discarded: it counts as one message sent and
 //     dead-lettered on the target's runtime and is reported to on_dead_letter with
 //     receiver 0 and the type Reply. The responder can test request::expired() to skip work
 //     nobody waits for any more.
+//   Only if memory for the error itself cannot be allocated does the result fall back to a
+//   plain troupe::error (dropped, stopped, timeout) or to e unwrapped (fail(e)).
+//
+//   try {
+//     long v = troupe::ask(sq, 7, 100ms).get();
+//   } catch (const troupe::ask_failed& e) {     // the responder said no: e.cause()
+//   } catch (const troupe::ask_stopped& e) {    // nobody there any more: e.reason()
+//   } catch (const troupe::ask_error& e) {      // dropped or timed out
+//   }
 // Without a timeout, a responder that keeps a request forever keeps the asker waiting.
 //
 // Asking yourself: an actor may ask() itself (through self()). An event actor's then()
@@ -62,6 +79,7 @@
 #include <cstddef>
 #include <exception>
 #include <new>
+#include <string>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
@@ -74,11 +92,55 @@
 #include "troupe/error.hpp"
 #include "troupe/ref.hpp"
 #include "troupe/result.hpp"
+#include "troupe/stats.hpp"
 
 namespace troupe {
 
+/// The base of every error an ask()'s result throws instead of a reply: catch it for "no
+/// reply came", or catch the four kinds below one by one. Misuse (an empty ref, awaiting an
+/// own request) is a plain troupe::error, not an ask_error.
+class ask_error : public error {
+ protected:
+  explicit ask_error(const std::string& what) : error(what) {}
+};
+
+/// The responder answered with fail(e) (or constructing its reply threw e). cause() is e,
+/// as the responder gave it; what() includes e's text.
+class ask_failed : public ask_error {
+ public:
+  explicit ask_failed(std::exception_ptr cause);
+  /// The responder's exception: std::rethrow_exception(cause()) to handle it by its type.
+  const std::exception_ptr& cause() const noexcept { return cause_; }
+  /// The responder's exception's what() (a placeholder if it is no std::exception).
+  const std::string& cause_text() const noexcept { return cause_text_; }
+
+ private:
+  std::exception_ptr cause_;
+  std::string cause_text_;
+};
+
+/// The request was destroyed unanswered by a responder that was running: its handler
+/// returned (or its run() let go of the request) without reply() or fail(), or an
+/// exception left the handler before it answered.
+class ask_dropped : public ask_error {
+ public:
+  ask_dropped();
+};
+
+/// The responder had stopped (or stopped before it took the request): the request became
+/// a dead letter. reason() is the dead letter's reason (stopped, shutdown,
+/// shutdown_deadline, killed, failed).
+class ask_stopped : public ask_error {
+ public:
+  explicit ask_stopped(dead_letter_reason reason);
+  dead_letter_reason reason() const noexcept { return reason_; }
+
+ private:
+  dead_letter_reason reason_;
+};
+
 /// The error of an ask() whose timeout passed before a reply came.
-class ask_timeout : public error {
+class ask_timeout : public ask_error {
  public:
   explicit ask_timeout(std::chrono::nanoseconds timeout);
   /// The timeout that passed.
@@ -90,6 +152,8 @@ class ask_timeout : public error {
 
 namespace detail {
 
+// The broken-result reasons of a dropped or timed-out ask when not even its error can be
+// allocated (the result then throws a plain troupe::error with this text).
 inline constexpr const char* request_dropped_reason =
     "ask: the request was dropped without a reply (the responder had stopped, so it became a "
     "dead letter, or its handler returned without calling reply() or fail())";
@@ -123,6 +187,12 @@ class ask_timing {
 
 /// An ask_timeout for `timeout`, or null if it cannot be allocated.
 std::exception_ptr make_ask_timeout(std::chrono::nanoseconds timeout) noexcept;
+/// An ask_failed wrapping `cause`; `cause` itself if that cannot be allocated.
+std::exception_ptr make_ask_failed(std::exception_ptr cause) noexcept;
+/// What an ask whose request was destroyed unanswered on this thread gets: ask_stopped if
+/// the request is a dead letter being dropped (dead_letter_in_progress()), else
+/// ask_dropped; null if it cannot be allocated.
+std::exception_ptr make_request_dropped() noexcept;
 
 inline constexpr const char* ask_timed_out_reason = "ask: no reply within the timeout";
 
@@ -162,8 +232,8 @@ class ask_state final : public result_state<Reply>, public timer_task {
     }
     try {
       this->set_value("reply", std::forward<A>(args)...);
-    } catch (...) {  // constructing the reply threw: the asker gets that exception
-      this->complete_with_exception(std::current_exception());
+    } catch (...) {  // constructing the reply threw: the asker gets ask_failed with it
+      this->complete_with_exception(make_ask_failed(std::current_exception()));
     }
     timing_.disarm();
   }
@@ -172,12 +242,16 @@ class ask_state final : public result_state<Reply>, public timer_task {
       timing_.late_reply(typeid(Reply));
       return;
     }
-    this->complete_with_exception(std::move(e));
+    this->complete_with_exception(make_ask_failed(std::move(e)));
     timing_.disarm();
   }
   void complete_dropped() noexcept {
     if (!this->try_claim()) return;  // timed out already: nothing was lost
-    this->abandon(request_dropped_reason);
+    if (std::exception_ptr e = make_request_dropped()) {
+      this->complete_with_exception(std::move(e));
+    } else {
+      this->abandon(request_dropped_reason);
+    }
     timing_.disarm();
   }
 
@@ -247,8 +321,9 @@ struct request_access;
 
 /// The message an ask() sends: a value of type Req and the means to answer it with a Reply.
 /// List it among the responder's messages (actor<R, ..., request<Req, Reply>, ...>) and
-/// answer once with reply() or fail(). Move-only. Destroying it unanswered breaks the
-/// asker's result (see the file comment).
+/// answer once with reply() or fail(). Move-only. Destroying it unanswered fails the
+/// asker's result with troupe::ask_dropped, or troupe::ask_stopped if it was a dead letter
+/// (see the file comment).
 template <class Req, class Reply>
 class request {
   static_assert(std::is_object_v<Req> && !std::is_array_v<Req> && std::is_move_constructible_v<Req>,
@@ -286,8 +361,8 @@ class request {
     s->release();
   }
 
-  /// Answers with an exception, which the asker's get() rethrows. Throws troupe::error if
-  /// already answered or if `e` is null.
+  /// Answers with an exception: the asker's get() throws troupe::ask_failed, whose
+  /// cause() is `e`. Throws troupe::error if already answered or if `e` is null.
   void fail(std::exception_ptr e) {
     if (!e) throw error("request::fail(): the exception_ptr is null");
     detail::ask_state<Reply>* s = link_.take("fail");
@@ -466,7 +541,8 @@ auto ask_send(const ref<Msgs...>& target, Arg&& arg, const std::chrono::nanoseco
 }  // namespace detail
 
 /// Sends `req` to `target` as its request<Req, Reply> and returns the result of the reply.
-/// No timeout: the result completes when the request is answered or dropped. Throws
+/// No timeout: the result completes when the request is answered, dropped or dead-lettered
+/// (troupe::ask_failed, ask_dropped, ask_stopped; see the file comment). Throws
 /// troupe::error on an empty ref, std::bad_alloc if allocation fails (then nothing is sent).
 /// Callable from any thread, including handlers (see the file comment for how to consume
 /// the result there).

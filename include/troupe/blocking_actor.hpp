@@ -175,7 +175,8 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
 
   /// Waits for `r` — from troupe::ask() or troupe::submit() — without blocking the worker:
   /// the fiber parks until r is ready, then this returns its value or throws its exception
-  /// (troupe::ask_timeout, troupe::error, or what the task or responder failed with):
+  /// (a troupe::ask_error for an ask — ask_failed, ask_dropped, ask_stopped, ask_timeout —
+  /// troupe::error, or what the task failed with):
   ///   long sq = await(troupe::ask(squarer, 7, 100ms));
   /// Messages that arrive meanwhile stay queued, in order, for later receives (they move to
   /// the stash so that the mailbox can go idle). The result's delivery counts as one

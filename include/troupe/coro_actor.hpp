@@ -39,8 +39,8 @@
 //
 // Awaiting results: inside run(), `co_await` on a troupe::result<T> (an rvalue: from
 // troupe::ask() or troupe::submit()) suspends the coroutine until the result is ready and
-// yields its value, or throws its exception (troupe::ask_timeout, troupe::error, or what
-// the task or responder failed with):
+// yields its value, or throws its exception (a troupe::ask_error for an ask — ask_failed,
+// ask_dropped, ask_stopped, ask_timeout — troupe::error, or what the task failed with):
 //   long sq = co_await troupe::ask(squarer, 7, 100ms);
 // The worker is not blocked: the actor goes idle, and the result's completion resumes it
 // (through the side channel, see result.hpp "Continuations"; it counts as one message).

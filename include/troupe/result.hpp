@@ -140,8 +140,12 @@ class result_state_base {
   /// The first get(): throws on a worker thread or if already taken; waits; returns the
   /// state word (one done bit set). The caller then reads the value or calls rethrow().
   std::uint32_t take();
-  /// Throws the stored exception (has_exception) or troupe::error(reason) (broken).
-  [[noreturn]] void rethrow(std::uint32_t word) const;
+  /// Throws the stored exception (has_exception) or troupe::error(reason) (broken). Only
+  /// after take() (once): the state gives up its reference to the exception, so the last
+  /// one is the consumer's and the exception object is destroyed on the consumer's thread,
+  /// never on a producer's that releases the state later (an order ThreadSanitizer could
+  /// not see: the exception's reference count lives in the uninstrumented C++ runtime).
+  [[noreturn]] void rethrow(std::uint32_t word);
 
   /// Consumer (then()): stores `c` and runs it now if the state is already complete, else
   /// leaves it for the producer's publish(). At most once per state.

@@ -1,4 +1,10 @@
 // troupe/stats.hpp — what a runtime counts, and what it reports about lost work.
+//
+// Dead letters and failures reach runtime_config::on_dead_letter / on_failure as the structs
+// below. Their type names are readable (demangled) through message_type_name(),
+// error_type() and to_string(), which a callback can log as they are:
+//
+//   cfg.on_dead_letter = [](const troupe::dead_letter& d) { log(troupe::to_string(d)); };
 #pragma once
 
 #include <cstdint>
@@ -8,9 +14,12 @@
 
 namespace troupe {
 
-/// Identity of an actor: stable for as long as any handle to it exists, comparable with
-/// `ref::id()`. Two live actors never share an id.
-using actor_id = std::uintptr_t;
+/// Identity of an actor, as `ref::id()` returns it: unique for the life of the process. An
+/// id is never reused, not even after the actor is gone and its memory serves another one,
+/// so an id kept in a map or a log names one actor only. 0 is never an actor's id (an
+/// empty ref's id() is 0). Ids are handed out in spawn order per spawning thread, but are
+/// not dense and say nothing about order across threads.
+using actor_id = std::uint64_t;
 
 /// A snapshot of a runtime's counters. While the runtime runs, the fields are read one by
 /// one without a global lock, so they need not add up; after `runtime::shutdown()` they are
@@ -43,6 +52,11 @@ struct dead_letter {
   actor_id receiver;                   ///< the stopped actor the message was sent to
   const std::type_info& message_type;  ///< the message's C++ type
   dead_letter_reason reason = dead_letter_reason::stopped;
+
+  /// The message type's readable (demangled) name, e.g. "app::Add" where
+  /// message_type.name() says "N3app3AddE". Allocates: call it when you report, not per
+  /// message you only count.
+  std::string message_type_name() const;
 };
 
 /// Passed to the failure callback when an exception escapes an actor's handler.
@@ -50,6 +64,24 @@ struct failure {
   actor_id actor;          ///< the actor that stopped
   std::string actor_type;  ///< its demangled C++ type name
   std::exception_ptr error;
+
+  /// The readable (demangled) dynamic type of `error`, e.g. "std::runtime_error"; empty if
+  /// `error` is null.
+  std::string error_type() const;
 };
+
+/// The reason's name, as spelled in the enum: "stopped", "shutdown", "shutdown_deadline",
+/// "killed", "failed" or "late_reply".
+const char* to_string(dead_letter_reason reason) noexcept;
+
+/// One line for a log, with readable type names:
+///   "dead letter: app::Add to actor 17 (killed)"
+///   "dead letter: long to no actor (late_reply)"   (a late ask() reply: receiver 0)
+std::string to_string(const dead_letter& d);
+
+/// One line for a log, with readable type names; what the runtime prints to stderr when
+/// runtime_config::on_failure is not set:
+///   "actor app::Session (id 17) stopped by std::runtime_error: bad frame"
+std::string to_string(const failure& f);
 
 }  // namespace troupe

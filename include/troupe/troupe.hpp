@@ -14,3 +14,4 @@
 #include "troupe/tagged_actor.hpp"    // IWYU pragma: export
 #include "troupe/task_worker.hpp"     // IWYU pragma: export
 #include "troupe/timer.hpp"           // IWYU pragma: export
+#include "troupe/weak_ref.hpp"        // IWYU pragma: export

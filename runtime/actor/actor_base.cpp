@@ -262,7 +262,7 @@ void actor_base::dead_letter(mailbox_node* n) noexcept {
   core()->count_dead_letters(1);
 }
 
-void actor_base::report_dead_letter(const std::type_info& type) const noexcept {
+dead_letter_reason actor_base::report_dead_letter(const std::type_info& type) const noexcept {
   // relaxed: the bits that name the reason were set before `stopped` (or by the thread
   // that stopped the actor), and a dead letter is reported only for a stopped actor, by a
   // thread that has seen `stopped`.
@@ -278,7 +278,19 @@ void actor_base::report_dead_letter(const std::type_info& type) const noexcept {
     reason = dead_letter_reason::shutdown;
   }
   core()->report_dead_letter(id(), type, reason);
+  return reason;
 }
+
+namespace {
+thread_local const dead_letter_reason* tls_dead_letter = nullptr;  // see dead_letter_scope
+}  // namespace
+
+const dead_letter_reason* dead_letter_in_progress() noexcept { return tls_dead_letter; }
+
+dead_letter_scope::dead_letter_scope(dead_letter_reason reason) noexcept
+    : reason_(reason), outer_(std::exchange(tls_dead_letter, &reason_)) {}
+
+dead_letter_scope::~dead_letter_scope() { tls_dead_letter = outer_; }
 
 void actor_base::kill() noexcept {
   // relaxed: the RMW alone elects the one caller that signals; signal()'s release CAS

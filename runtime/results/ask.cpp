@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <string>
+#include <utility>
 
 #include "sched/runtime_core.hpp"
 #include "sched/worker.hpp"
@@ -24,11 +26,53 @@ std::string describe_timeout(std::chrono::nanoseconds t) {
   return std::to_string(n) + " ns";
 }
 
+std::string what_of(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
+}
+
+const char* describe(dead_letter_reason r) {
+  switch (r) {
+    case dead_letter_reason::shutdown:
+      return "it was stopped by the runtime's shutdown()";
+    case dead_letter_reason::shutdown_deadline:
+      return "it was killed at the deadline of the runtime's shutdown(deadline)";
+    case dead_letter_reason::killed:
+      return "it was killed";
+    case dead_letter_reason::failed:
+      return "it had failed (an exception escaped a handler)";
+    case dead_letter_reason::stopped:
+    case dead_letter_reason::late_reply:
+      break;
+  }
+  return "it had stopped (closed, or its run() returned)";
+}
+
 }  // namespace
 
+ask_failed::ask_failed(std::exception_ptr cause)
+    : ask_error("ask: the responder failed the request: " + what_of(cause)),
+      cause_(std::move(cause)),
+      cause_text_(what_of(cause_)) {}
+
+ask_dropped::ask_dropped()
+    : ask_error(
+          "ask: the request was dropped without a reply (the responder let go of it without "
+          "calling reply() or fail(), or an exception left its handler first)") {}
+
+ask_stopped::ask_stopped(dead_letter_reason reason)
+    : ask_error(std::string("ask: the responder never handled the request: ") + describe(reason) +
+                ", so the request became a dead letter"),
+      reason_(reason) {}
+
 ask_timeout::ask_timeout(std::chrono::nanoseconds timeout)
-    : error("ask: no reply within " + describe_timeout(timeout) +
-            " (the timeout passed first; a reply after it is discarded)"),
+    : ask_error("ask: no reply within " + describe_timeout(timeout) +
+                " (the timeout passed first; a reply after it is discarded)"),
       timeout_(timeout) {}
 
 namespace detail {
@@ -70,6 +114,25 @@ void ask_timing::late_reply(const std::type_info& type) const noexcept {
 std::exception_ptr make_ask_timeout(std::chrono::nanoseconds timeout) noexcept {
   try {
     return std::make_exception_ptr(ask_timeout(timeout));
+  } catch (...) {
+    return nullptr;  // out of memory: the caller breaks the result with a static reason
+  }
+}
+
+std::exception_ptr make_ask_failed(std::exception_ptr cause) noexcept {
+  try {
+    return std::make_exception_ptr(ask_failed(cause));
+  } catch (...) {
+    return cause;  // out of memory: the asker gets the responder's exception unwrapped
+  }
+}
+
+std::exception_ptr make_request_dropped() noexcept {
+  try {
+    if (const dead_letter_reason* r = dead_letter_in_progress()) {
+      return std::make_exception_ptr(ask_stopped(*r));
+    }
+    return std::make_exception_ptr(ask_dropped());
   } catch (...) {
     return nullptr;  // out of memory: the caller breaks the result with a static reason
   }

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "troupe/result.hpp"
 
@@ -83,8 +84,8 @@ std::uint32_t result_state_base::take() {
   return w;
 }
 
-void result_state_base::rethrow(std::uint32_t w) const {
-  if ((w & has_exception) != 0) std::rethrow_exception(error_);
+void result_state_base::rethrow(std::uint32_t w) {
+  if ((w & has_exception) != 0) std::rethrow_exception(std::exchange(error_, nullptr));
   throw error(reason_ != nullptr ? reason_ : broken_promise_reason);
 }
 

@@ -31,16 +31,6 @@ runtime_config validated(runtime_config c) {
   return c;
 }
 
-std::string describe(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    return x.what();
-  } catch (...) {
-    return "a non-standard exception";
-  }
-}
-
 }  // namespace
 
 #if defined(__SANITIZE_THREAD__)
@@ -164,9 +154,7 @@ void runtime_core::report_failure(const actor_base& a, std::exception_ptr e) con
     if (config_.on_failure) {
       config_.on_failure(f);
     } else {
-      std::fprintf(stderr, "troupe: actor %s (id %#llx) stopped by an exception: %s\n",
-                   f.actor_type.c_str(), static_cast<unsigned long long>(f.actor),
-                   describe(e).c_str());
+      std::fprintf(stderr, "troupe: %s\n", to_string(f).c_str());
     }
   } catch (...) {
     std::fputs("troupe: the on_failure callback threw; exception ignored\n", stderr);

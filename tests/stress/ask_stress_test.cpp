@@ -79,6 +79,16 @@ struct job_failed : std::runtime_error {
   job_failed() : std::runtime_error("job failed") {}
 };
 
+bool is_job_failed(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const job_failed&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 // Replies, fails or drops at once; a held request is answered at the next request (so it
 // may be late), or dropped at stop.
 struct Responder : troupe::actor<Responder, job_request> {
@@ -129,12 +139,14 @@ struct Tally {
     seen[static_cast<std::size_t>(id)].fetch_add(1, std::memory_order_relaxed);
     try {
       std::rethrow_exception(e);
-    } catch (const job_failed&) {
+    } catch (const troupe::ask_failed& f) {
       failures.fetch_add(1, std::memory_order_relaxed);
-      if (behaviour_of(id) != behaviour::fail) wrong.fetch_add(1, std::memory_order_relaxed);
+      if (behaviour_of(id) != behaviour::fail || !is_job_failed(f.cause())) {
+        wrong.fetch_add(1, std::memory_order_relaxed);
+      }
     } catch (const troupe::ask_timeout&) {
       timeouts.fetch_add(1, std::memory_order_relaxed);
-    } catch (const troupe::error&) {
+    } catch (const troupe::ask_error&) {
       broken.fetch_add(1, std::memory_order_relaxed);
     }
   }

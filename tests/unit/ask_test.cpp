@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 #include <troupe/troupe.hpp>
+#include <type_traits>
 #include <typeinfo>
 #include <vector>
 
@@ -136,16 +137,18 @@ struct Failer : troupe::actor<Failer, square_request> {
   }
 };
 
-TEST_P(Ask, FailPropagatesTheExceptionAndADroppedRequestBreaksTheResult) {
+TEST_P(Ask, FailIsAskFailedCarryingTheExceptionAndADroppedRequestIsAskDropped) {
   troupe::runtime rt(with_workers(GetParam()));
   auto f = rt.spawn<Failer>();
-  EXPECT_THROW(troupe::ask(f, -1).get(), std::domain_error);
   try {
-    troupe::ask(f, 0).get();
-    ADD_FAILURE() << "a dropped request must break the result";
-  } catch (const troupe::error& e) {
-    EXPECT_NE(std::string(e.what()).find("dropped without a reply"), std::string::npos) << e.what();
+    troupe::ask(f, -1).get();
+    ADD_FAILURE() << "fail() must fail the result";
+  } catch (const troupe::ask_failed& e) {
+    EXPECT_EQ(e.cause_text(), "negative");
+    EXPECT_EQ(std::string(e.what()), "troupe: ask: the responder failed the request: negative");
+    EXPECT_THROW(std::rethrow_exception(e.cause()), std::domain_error);
   }
+  EXPECT_THROW(troupe::ask(f, 0).get(), troupe::ask_dropped);
   EXPECT_EQ(troupe::ask(f, 4).get(), 4);  // the responder is unharmed
   shutdown_and_expect_accounting(rt);
 }
@@ -157,10 +160,88 @@ TEST_P(Ask, AskingAStoppedResponderBreaksTheResultAndDeadLettersTheRequest) {
   sq.close();
   sq.join();
   auto r = troupe::ask(sq, 3, 10s);
-  EXPECT_THROW(r.get(), troupe::error);
+  try {
+    r.get();
+    ADD_FAILURE() << "a dead-lettered request must fail the result";
+  } catch (const troupe::ask_stopped& e) {
+    EXPECT_EQ(e.reason(), troupe::dead_letter_reason::stopped);
+  }
   EXPECT_EQ(log.count(typeid(square_request)), 1u);
   shutdown_and_expect_accounting(rt);
   EXPECT_EQ(rt.stats().dead_lettered, 1u);
+}
+
+// ---- one error type per way an ask ends without a reply ---------------------------------------
+
+static_assert(std::is_base_of_v<troupe::error, troupe::ask_error>);
+static_assert(std::is_base_of_v<troupe::ask_error, troupe::ask_failed>);
+static_assert(std::is_base_of_v<troupe::ask_error, troupe::ask_dropped>);
+static_assert(std::is_base_of_v<troupe::ask_error, troupe::ask_stopped>);
+static_assert(std::is_base_of_v<troupe::ask_error, troupe::ask_timeout>);
+
+struct Boom {};
+// Throws before answering a request for 13 (the request dies in the unwinding), and on Boom.
+struct Fragile : troupe::actor<Fragile, square_request, Boom> {
+  void on(square_request r) {
+    if (r.value() == 13) throw std::runtime_error("unlucky");
+    r.reply(long{r.value()});
+  }
+  void on(Boom) { throw std::runtime_error("boom"); }
+};
+
+// Which ask_error `r` ended with: its name, and for ask_stopped the reason.
+template <class T>
+std::string error_of(troupe::result<T> r) {
+  try {
+    r.get();
+    return "a value";
+  } catch (const troupe::ask_failed& e) {
+    return "ask_failed(" + e.cause_text() + ")";
+  } catch (const troupe::ask_dropped&) {
+    return "ask_dropped";
+  } catch (const troupe::ask_stopped& e) {
+    return std::string("ask_stopped(") + troupe::to_string(e.reason()) + ")";
+  } catch (const troupe::ask_timeout&) {
+    return "ask_timeout";
+  } catch (const troupe::error& e) {
+    return std::string("another troupe::error: ") + e.what();
+  }
+}
+
+TEST_P(Ask, EveryWayAnAskEndsWithoutAReplyIsCaughtByItsOwnType) {
+  troupe::runtime_config c = with_workers(GetParam());
+  c.on_failure = [](const troupe::failure&) {};  // the failures below are intended
+  troupe::runtime rt(std::move(c));
+
+  auto failer = rt.spawn<Failer>();
+  EXPECT_EQ(error_of(troupe::ask(failer, -1)), "ask_failed(negative)");
+  EXPECT_EQ(error_of(troupe::ask(failer, 0)), "ask_dropped") << "returned without replying";
+
+  auto fragile = rt.spawn<Fragile>();
+  EXPECT_EQ(error_of(troupe::ask(fragile, 13)), "ask_dropped") << "threw before replying";
+  fragile.join();  // that exception failed the responder
+  EXPECT_EQ(error_of(troupe::ask(fragile, 1)), "ask_stopped(failed)");
+
+  auto closed = rt.spawn<Squarer>();
+  closed.close();  // the request queues behind the sentinel and is drained as a dead letter
+  EXPECT_EQ(error_of(troupe::ask(closed, 2)), "ask_stopped(stopped)");
+
+  auto killed = rt.spawn<Squarer>();
+  killed.kill();
+  killed.join();
+  EXPECT_EQ(error_of(troupe::ask(killed, 2)), "ask_stopped(killed)");
+
+  auto failed = rt.spawn<Fragile>();
+  failed.send(Boom{});
+  failed.join();
+  EXPECT_EQ(error_of(troupe::ask(failed, 2, 10s)), "ask_stopped(failed)");
+
+  auto holder = rt.spawn<Holder>();
+  EXPECT_EQ(error_of(troupe::ask(holder, 2, 1ms)), "ask_timeout");
+
+  auto late = rt.spawn<Squarer>();
+  shutdown_and_expect_accounting(rt);
+  EXPECT_EQ(error_of(troupe::ask(late, 2)), "ask_stopped(shutdown)");
 }
 
 TEST(AskErrors, MisuseIsReportedClearly) {
@@ -535,8 +616,10 @@ struct CoroFailure : troupe::coro_actor<CoroFailure, Go> {
     try {
       (void)co_await troupe::ask(f_, g.n);
       out_->set_value("no error");
-    } catch (const std::domain_error& e) {
-      out_->set_value(std::string("domain_error: ") + e.what());
+    } catch (const troupe::ask_failed& e) {
+      out_->set_value(std::string("ask_failed: ") + e.cause_text());
+    } catch (const troupe::ask_dropped&) {
+      out_->set_value("ask_dropped");
     } catch (const troupe::error& e) {
       out_->set_value(e.what());
     }
@@ -552,14 +635,14 @@ TEST_P(Ask, ACoroutineSeesFailAndDropAsExceptions) {
     std::promise<std::string> out;
     auto c = rt.spawn<CoroFailure>(f, &out);
     c.send(Go{-1});
-    EXPECT_EQ(out.get_future().get(), "domain_error: negative");
+    EXPECT_EQ(out.get_future().get(), "ask_failed: negative");
     c.join();  // run() returned: the actor stopped by itself
   }
   {
     std::promise<std::string> out;
     auto c = rt.spawn<CoroFailure>(f, &out);
     c.send(Go{0});
-    EXPECT_NE(out.get_future().get().find("dropped without a reply"), std::string::npos);
+    EXPECT_EQ(out.get_future().get(), "ask_dropped");
     c.join();
   }
   shutdown_and_expect_accounting(rt);

@@ -277,6 +277,75 @@ TEST(Ref, RefsCopiedAndDroppedOnManyThreadsKeepTheActorUntilTheLastGoes) {
   EXPECT_EQ(g_destroyed.load(), 1);
 }
 
+// Ids are never reused, even when an actor's memory is: a spawner on one worker spawns and
+// closes a child per message, so each child stops and is freed on that worker before the next
+// spawn there takes a block from the same thread cache of the actor pool.
+struct Spawned {
+  std::vector<troupe::actor_id> ids;
+  std::set<std::uintptr_t> addresses;
+  std::size_t spawns = 0;
+};
+struct Go {};
+struct Child : troupe::actor<Child, Go> {
+  explicit Child(Spawned* s) { s->addresses.insert(reinterpret_cast<std::uintptr_t>(this)); }
+  void on(Go) {}
+};
+struct Spawner : troupe::actor<Spawner, Go> {
+  explicit Spawner(Spawned* s) : s_(s) {}
+  void on(Go) {
+    troupe::ref<Go> c = spawn<Child>(s_);
+    s_->ids.push_back(c.id());
+    ++s_->spawns;
+    c.close();  // it stops in a later turn of this worker, which then frees it
+  }
+  Spawned* s_;  // touched only by the handlers of the one worker
+};
+
+TEST(Ref, IdsOfSpawnedAndFreedActorsNeverRepeatEvenWhenTheirMemoryIsReused) {
+  constexpr std::size_t n = 5000;
+  Spawned s;
+  troupe::actor_id spawner_id = 0;
+  {
+    troupe::runtime rt(with_workers(1));
+    auto sp = rt.spawn<Spawner>(&s);
+    spawner_id = sp.id();
+    for (std::size_t i = 0; i < n; ++i) sp.send(Go{});
+    sp.close();
+    sp.join();
+    rt.shutdown();
+  }
+  ASSERT_EQ(s.spawns, n);
+  std::set<troupe::actor_id> unique(s.ids.begin(), s.ids.end());
+  EXPECT_EQ(unique.size(), n) << "an id was handed out twice";
+  EXPECT_EQ(unique.count(0), 0u) << "0 is the empty ref's id, never an actor's";
+  EXPECT_EQ(unique.count(spawner_id), 0u);
+#if !defined(__SANITIZE_ADDRESS__)  // ASan's quarantine keeps freed blocks from being reused
+  EXPECT_LT(s.addresses.size(), n / 2) << "the children's memory was expected to be reused";
+#endif
+}
+
+TEST(Ref, IdsTakenOnManyThreadsAtOnceNeverRepeat) {
+  constexpr int threads = 4;
+  constexpr int per_thread = 3000;  // several per-thread blocks of ids each
+  troupe::runtime rt(with_workers(2));
+  std::vector<std::vector<troupe::actor_id>> ids(threads);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&rt, &mine = ids[static_cast<std::size_t>(t)]] {
+      for (int i = 0; i < per_thread; ++i) {
+        AdderRef a = rt.spawn<Adder>();
+        mine.push_back(a.id());
+        a.close();
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  std::set<troupe::actor_id> unique;
+  for (const auto& v : ids) unique.insert(v.begin(), v.end());
+  EXPECT_EQ(unique.size(), std::size_t{threads} * per_thread);
+  shutdown_and_expect_accounting(rt);
+}
+
 TEST(Ref, ARefMayOutliveItsRuntimeAndStillSendsCloseJoinsAndIsFreed) {
   g_total.store(0);
   g_destroyed.store(0);

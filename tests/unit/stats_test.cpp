@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <typeindex>
@@ -121,6 +122,111 @@ TEST(Stats, TheDeadLetterCallbackGetsTheReceiverAndTheMessagesOwnType) {
 }
 
 // ---- worker counts ----------------------------------------------------------------------------
+
+}  // namespace
+
+namespace app {  // a named namespace: demangled names are predictable
+struct Order {
+  int qty;
+};
+template <class T>
+struct Envelope {
+  T v;
+};
+struct Desk : troupe::actor<Desk, Order, Envelope<long>> {
+  void on(Order o) {
+    if (o.qty < 0) throw std::runtime_error("negative quantity");
+  }
+  void on(Envelope<long>) {}
+};
+struct Odd {};
+struct Thrower : troupe::actor<Thrower, Order> {
+  void on(Order) { throw Odd{}; }  // not a std::exception
+};
+}  // namespace app
+
+namespace {
+
+TEST(Stats, DeadLettersNameTheirMessageTypeReadably) {
+  std::mutex mu;
+  std::vector<std::string> names, lines;
+  troupe::runtime_config c = with_workers(1);
+  c.on_dead_letter = [&](const troupe::dead_letter& d) {
+    std::lock_guard lock(mu);
+    names.push_back(d.message_type_name());
+    lines.push_back(troupe::to_string(d));
+  };
+  troupe::runtime rt(std::move(c));
+  auto desk = rt.spawn<app::Desk>();
+  desk.close();
+  desk.join();
+  desk.send(app::Order{1});
+  desk.send(app::Envelope<long>{2});
+  const std::string id = std::to_string(desk.id());
+  shutdown_and_expect_accounting(rt);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(names, (std::vector<std::string>{"app::Order", "app::Envelope<long>"}));
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "dead letter: app::Order to actor " + id + " (stopped)",
+                       "dead letter: app::Envelope<long> to actor " + id + " (stopped)"}));
+}
+
+TEST(Stats, DeadLetterReasonsAndALateReplyHaveReadableNames) {
+  EXPECT_STREQ(troupe::to_string(troupe::dead_letter_reason::stopped), "stopped");
+  EXPECT_STREQ(troupe::to_string(troupe::dead_letter_reason::shutdown), "shutdown");
+  EXPECT_STREQ(troupe::to_string(troupe::dead_letter_reason::shutdown_deadline),
+               "shutdown_deadline");
+  EXPECT_STREQ(troupe::to_string(troupe::dead_letter_reason::killed), "killed");
+  EXPECT_STREQ(troupe::to_string(troupe::dead_letter_reason::failed), "failed");
+  EXPECT_STREQ(troupe::to_string(troupe::dead_letter_reason::late_reply), "late_reply");
+  const troupe::dead_letter late{0, typeid(long), troupe::dead_letter_reason::late_reply};
+  EXPECT_EQ(troupe::to_string(late), "dead letter: long to no actor (late_reply)");
+}
+
+TEST(Stats, AFailureNamesTheActorAndTheExceptionTypeReadably) {
+  std::mutex mu;
+  std::vector<troupe::failure> failures;
+  troupe::runtime_config c = with_workers(1);
+  c.on_failure = [&](const troupe::failure& f) {
+    std::lock_guard lock(mu);
+    failures.push_back(f);
+  };
+  troupe::runtime rt(std::move(c));
+  auto desk = rt.spawn<app::Desk>();
+  auto thrower = rt.spawn<app::Thrower>();
+  desk.send(app::Order{-1});
+  thrower.send(app::Order{1});
+  desk.join();
+  thrower.join();
+  shutdown_and_expect_accounting(rt);
+  std::lock_guard lock(mu);
+  ASSERT_EQ(failures.size(), 2u);
+  const troupe::failure& fd = failures[0].actor == desk.id() ? failures[0] : failures[1];
+  const troupe::failure& ft = failures[0].actor == desk.id() ? failures[1] : failures[0];
+  EXPECT_EQ(fd.actor_type, "app::Desk");
+  EXPECT_EQ(fd.error_type(), "std::runtime_error");
+  EXPECT_EQ(troupe::to_string(fd), "actor app::Desk (id " + std::to_string(desk.id()) +
+                                       ") stopped by std::runtime_error: negative quantity");
+  EXPECT_EQ(ft.error_type(), "app::Odd");
+  EXPECT_EQ(troupe::to_string(ft), "actor app::Thrower (id " + std::to_string(thrower.id()) +
+                                       ") stopped by app::Odd: (not a std::exception)");
+  EXPECT_EQ(troupe::failure{}.error_type(), "");
+}
+
+TEST(Stats, TheDefaultFailureReportIsOneReadableLineOnStderr) {
+  testing::internal::CaptureStderr();
+  {
+    troupe::runtime rt(with_workers(1));
+    auto desk = rt.spawn<app::Desk>();
+    desk.send(app::Order{-3});
+    desk.join();
+    const std::string id = std::to_string(desk.id());
+    rt.shutdown();
+    const std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(err, "troupe: actor app::Desk (id " + id +
+                       ") stopped by std::runtime_error: negative quantity\n");
+  }
+}
 
 TEST(Stats, WorkersDefaultsToTheHardwareThreads) {
   troupe::runtime rt;

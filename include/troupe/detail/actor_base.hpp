@@ -32,6 +32,9 @@
 //                 a dead letter.
 //   killed_at_deadline set by shutdown(deadline) before it kills an actor that has not
 //                 stopped by the deadline (kill_for_deadline()).
+//   weak_listed   set by the first weak_ref made from a ref (enable_weak()): the actor is in
+//                 the process-wide weak table (runtime/actor/weak_table.cpp), and the final
+//                 release() must unlist it before the delete.
 //   bits 16..31   not a state: the process-wide id of the registry shard the actor was
 //                 added to, which also names its runtime (runtime/actor/shard_table.hpp);
 //                 stored once by the registry before the actor is published, never
@@ -65,6 +68,11 @@
 //                    running the turn, or a sender draining a stopped actor.
 //   reg_prev_/reg_next_  the runtime's registry, under the lock of the actor's shard.
 //
+// Identity: id_ is assigned once, in the constructor, from next_actor_id() (a per-thread
+// block of ids taken from one process-wide counter, runtime/actor/actor_id.cpp), so an id is
+// never reused even when the actor's memory is: a dead letter or a failure reported after
+// the actor is gone still names it alone. It costs the actor 8 bytes.
+//
 // References: spawn gives the actor one "life" reference, released by finish() once the
 // actor is stopped and its mailbox drained and idle. Each handle holds one more. A running
 // or queued actor is never stopped, so its life reference keeps it alive while it sits in
@@ -95,6 +103,28 @@ enum class turn_result {
 };
 
 class actor_base;
+
+/// A fresh actor id: unique for the life of the process, never 0. Any thread; takes one
+/// atomic RMW per 1024 ids (a per-thread block), none otherwise.
+actor_id next_actor_id() noexcept;
+
+/// While this thread destroys the payload of a dead letter (drop_message): the reason it
+/// was reported with; nullptr otherwise. Lets a request destroyed that way tell its asker
+/// why it got no reply (troupe::ask_stopped, ask.hpp).
+const dead_letter_reason* dead_letter_in_progress() noexcept;
+
+/// Marks this thread as destroying a dead letter's payload for its lifetime (nests).
+class dead_letter_scope {
+ public:
+  explicit dead_letter_scope(dead_letter_reason reason) noexcept;
+  ~dead_letter_scope();
+  dead_letter_scope(const dead_letter_scope&) = delete;
+  dead_letter_scope& operator=(const dead_letter_scope&) = delete;
+
+ private:
+  dead_letter_reason reason_;
+  const dead_letter_reason* outer_;
+};
 
 /// Pushes the send outbox of the worker running on this thread, if any (worker.hpp).
 void flush_thread_outbox() noexcept;
@@ -138,8 +168,19 @@ class actor_base {
   void release() noexcept {
     // acq_rel: release publishes this holder's last uses of the actor; the acquire side
     // of the final decrement makes all of them happen-before the delete.
-    if (refs_.fetch_sub(1, memory_order_acq_rel) == 1) delete this;
+    if (refs_.fetch_sub(1, memory_order_acq_rel) == 1) destroy();
   }
+  /// Lists the actor in the weak table (weak_ref.hpp), once; the caller holds a reference.
+  /// Throws std::bad_alloc if the table cannot grow.
+  void enable_weak();
+  /// A new reference to the live actor listed under `id`, or nullptr if it is gone (its
+  /// last reference was released) or was never listed. Takes the table shard's lock.
+  static actor_base* lock_weak(actor_id id) noexcept;
+  /// For a narrowed ref (ref.hpp), which does not know the actor's node type: a mailbox
+  /// node of this actor holding the message of the type named by `key` (message_key<M>,
+  /// one of the actor's types) at `msg`, moved from if `rvalue`, else copied. Throws what
+  /// allocating or constructing it throws.
+  virtual mailbox_node* make_node(const void* key, void* msg, bool rvalue) = 0;
   /// Appends a message node; schedules the actor, or drains it if stopped. Wait-free
   /// apart from waking a parked worker. Never throws.
   void enqueue(mailbox_node* n) noexcept;
@@ -169,7 +210,8 @@ class actor_base {
   bool is_stopped() const noexcept;
   /// Someone already called close() (a snapshot; for the registry's shutdown walk).
   bool close_posted() const noexcept;
-  actor_id id() const noexcept { return reinterpret_cast<actor_id>(this); }
+  /// Unique for the life of the process (never reused, see "Identity" above); never 0.
+  actor_id id() const noexcept { return id_; }
   /// spawn() has registered the actor with its runtime (false in its constructor, and for
   /// an actor whose spawn failed).
   bool registered() const noexcept;
@@ -183,7 +225,7 @@ class actor_base {
   virtual turn_result run_turn(unsigned budget, turn_record& turn) noexcept = 0;
 
  protected:
-  actor_base() noexcept = default;
+  actor_base() noexcept : id_(next_actor_id()) {}
 
   bool is_close_sentinel(const mailbox_node* n) const noexcept { return n == &close_node_; }
   /// Consumer only: true exactly once, in the actor's first turn that asks (sets `started`).
@@ -220,8 +262,9 @@ class actor_base {
   /// Turns a message the actor took but never handled (a blocking actor's stash) into a
   /// dead letter: reports and counts it and destroys its payload (the node is not freed).
   void dead_letter(mailbox_node* n) noexcept;
-  /// Reports one undeliverable message of `type` to the runtime's dead-letter callback.
-  void report_dead_letter(const std::type_info& type) const noexcept;
+  /// Reports one undeliverable message of `type` to the runtime's dead-letter callback;
+  /// returns the reason it gave.
+  dead_letter_reason report_dead_letter(const std::type_info& type) const noexcept;
 
   // Implemented by actor<Derived, Msgs...>, which knows the payload and node types.
   virtual void drop_message(mailbox_node* n) noexcept = 0;  // destroy payload + report
@@ -252,12 +295,25 @@ class actor_base {
   /// (this runtime's worker running the caller, or nullptr: the injection queue).
   void became_runnable(worker* w) noexcept;
 
+  /// The last reference is gone: unlists the actor from the weak table if it was listed
+  /// (after which no lock_weak() can reach it), then deletes it.
+  void destroy() noexcept {
+    // relaxed: `weak_listed` was set by enable_weak() on a thread that held a reference
+    // and released it later (or is us): the acquire of our final decrement already made
+    // the bit visible.
+    if ((state_.load(memory_order_relaxed) & weak_listed_bit) != 0) unlist_weak();
+    delete this;
+  }
+  void unlist_weak() noexcept;
+  static constexpr std::uint32_t weak_listed_bit = 1u << 9;  // actor_state::weak_listed
+
   atomic<std::uint32_t> refs_{1};  // the life reference
   atomic<std::uint32_t> state_{0};
   atomic<side_node*> side_{nullptr};  // posted, not yet served; newest first
   mailbox_node close_node_;
   actor_base* reg_prev_ = nullptr;
   actor_base* reg_next_ = nullptr;
+  const actor_id id_;  // written once by the constructor
 };
 
 namespace actor_state {
@@ -270,7 +326,8 @@ inline constexpr std::uint32_t started = 1u << 5;
 inline constexpr std::uint32_t kill_requested = 1u << 6;
 inline constexpr std::uint32_t closed_by_shutdown = 1u << 7;
 inline constexpr std::uint32_t killed_at_deadline = 1u << 8;
-inline constexpr unsigned shard_shift = 16;  // the registry shard, see above
+inline constexpr std::uint32_t weak_listed = 1u << 9;  // see enable_weak()
+inline constexpr unsigned shard_shift = 16;            // the registry shard, see above
 inline constexpr unsigned max_shards = 1u << (32 - shard_shift);
 }  // namespace actor_state
 

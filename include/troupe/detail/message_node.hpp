@@ -37,6 +37,12 @@ struct payload_of<M> {  // one message type: no variant index to store or test
 template <class T, class... Ts>
 inline constexpr bool is_one_of = (std::is_same_v<T, Ts> || ...);
 
+/// Names message type M at run time by its address: what a narrowed ref passes to
+/// actor_base::make_node() (ref.hpp). One object per type in the program (an inline
+/// variable), compared by address only.
+template <class M>
+inline constexpr char message_key = 0;
+
 template <class... Msgs>
 struct message_node final : mailbox_node {
   using payload_type = typename payload_of<Msgs...>::type;

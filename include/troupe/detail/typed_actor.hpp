@@ -91,8 +91,23 @@ class typed_actor : public actor_base {
  private:
   void drop_message(mailbox_node* n) noexcept final {
     auto* m = static_cast<node_type*>(n);
-    report_dead_letter(m->payload_type_info());
+    const dead_letter_scope scope(report_dead_letter(m->payload_type_info()));
     m->destroy_payload();
+  }
+  mailbox_node* make_node(const void* key, void* msg, bool rvalue) final {
+    mailbox_node* n = nullptr;
+    // One address compare per message type, in list order, until the key's type is found.
+    (void)((key == &message_key<Msgs> && (n = make_node_of<Msgs>(msg, rvalue), true)) || ...);
+    return n;  // never null: a narrowed ref names only types of the actor's list
+  }
+  template <class M>
+  static mailbox_node* make_node_of(void* msg, bool rvalue) {
+    if (rvalue) return node_type::make(std::move(*static_cast<M*>(msg)));
+    if constexpr (std::is_copy_constructible_v<M>) {
+      return node_type::make(*static_cast<const M*>(msg));
+    } else {
+      return nullptr;  // unreachable: ref::send refuses an lvalue of a move-only type
+    }
   }
   void free_node(mailbox_node* n) noexcept final { node_type::deallocate(n); }
   void on_stop_hook() final {
