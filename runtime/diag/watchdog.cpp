@@ -66,7 +66,7 @@ void watchdog::run(const std::vector<std::unique_ptr<worker>>& workers, actor_re
         } else {
           std::fprintf(stderr,
                        "troupe: a handler has run for at least %lld ms (stuck_handler_limit "
-                       "%lld ms): actor %s (id %#llx), %s%s, on worker %u\n",
+                       "%lld ms): actor %s (id %llu), %s%s, on worker %u\n",
                        static_cast<long long>(h.running_for.count()),
                        static_cast<long long>(limit.count()), h.actor_type.c_str(),
                        static_cast<unsigned long long>(h.actor),

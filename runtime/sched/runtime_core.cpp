@@ -264,7 +264,7 @@ bool runtime_core::wait_stopped(std::chrono::steady_clock::time_point until, tur
         if (a == nullptr) continue;
         if (turn_watch::still_running(*workers_[i], s)) {
           std::fprintf(
-              stderr, "troupe:   worker %zu: actor %s (id %#llx) %s%s for at least %lld ms\n", i,
+              stderr, "troupe:   worker %zu: actor %s (id %llu) %s%s for at least %lld ms\n", i,
               demangled_name(a->actor_type()).c_str(), static_cast<unsigned long long>(a->id()),
               s.message != nullptr ? "handling " : "running, between messages,",
               s.message != nullptr ? demangled_name(*s.message).c_str() : "",

@@ -44,7 +44,7 @@ constexpr int kRounds = 400;
 
 template <class Ref>
 std::size_t pending_timers(const Ref& r) {
-  auto* a = reinterpret_cast<troupe::detail::actor_base*>(r.id());
+  auto* a = troupe::detail::ref_access::actor_of(r, "pending_timers");
   return a->core()->timers().pending();
 }
 

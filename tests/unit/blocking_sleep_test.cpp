@@ -25,7 +25,7 @@ using troupe::test::with_workers;
 
 template <class Ref>
 std::size_t pending_timers(const Ref& r) {
-  auto* a = reinterpret_cast<troupe::detail::actor_base*>(r.id());
+  auto* a = troupe::detail::ref_access::actor_of(r, "pending_timers");
   return a->core()->timers().pending();
 }
 
