@@ -11,10 +11,13 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <typeinfo>
 #include <vector>
 
+#include "actor/registry.hpp"
 #include "sched/worker.hpp"
+#include "troupe/diagnostics.hpp"
 
 namespace troupe::detail {
 
@@ -39,6 +42,13 @@ class turn_watch {
   /// Worker `i` still runs the handler `s` saw (the same actor, the same `taken`). Checked
   /// after pinning s.actor through the registry: then the pinned actor is the one running.
   static bool still_running(const worker& w, const sighting& s) noexcept;
+
+  /// The handler `s` saw on worker `w` (number `index`), if it still runs: its actor pinned
+  /// through `registry` and checked with still_running(), then described (id, demangled
+  /// types, running for at least `now - s.since`). Walks the registry: not for hot paths.
+  static std::optional<stuck_handler> identify(actor_registry& registry, const worker& w,
+                                               unsigned index, const sighting& s,
+                                               clock::time_point now);
 
   const std::vector<sighting>& seen() const noexcept { return seen_; }
   std::vector<sighting>& seen() noexcept { return seen_; }

@@ -8,7 +8,6 @@
 #include <utility>
 
 #include "diag/turn_watch.hpp"
-#include "troupe/detail/type_name.hpp"
 
 namespace troupe::detail {
 
@@ -46,37 +45,25 @@ void watchdog::run(const std::vector<std::unique_ptr<worker>>& workers, actor_re
       turn_watch::sighting& s = watch.seen()[i];
       if (s.actor == nullptr || s.reported || now - s.since < limit) continue;
       s.reported = true;
-      // The sighting's actor pointer may be stale: pin the actor listed at that address,
-      // then check the worker still runs the same handler — then it is that actor.
-      actor_base* a = registry.pin_if_listed(s.actor);
-      if (a == nullptr) continue;
-      if (!turn_watch::still_running(*workers[i], s)) {
-        a->release();
-        continue;  // it returned meanwhile
-      }
       try {
-        stuck_handler h;
-        h.actor = a->id();
-        h.actor_type = demangled_name(a->actor_type());
-        if (s.message != nullptr) h.message_type = demangled_name(*s.message);
-        h.running_for = std::chrono::duration_cast<std::chrono::milliseconds>(now - s.since);
-        h.worker = static_cast<unsigned>(i);
+        const std::optional<stuck_handler> h =
+            turn_watch::identify(registry, *workers[i], static_cast<unsigned>(i), s, now);
+        if (!h) continue;  // it returned, or its actor stopped, meanwhile
         if (report_) {
-          report_(h);
+          report_(*h);
         } else {
           std::fprintf(stderr,
                        "troupe: a handler has run for at least %lld ms (stuck_handler_limit "
                        "%lld ms): actor %s (id %llu), %s%s, on worker %u\n",
-                       static_cast<long long>(h.running_for.count()),
-                       static_cast<long long>(limit.count()), h.actor_type.c_str(),
-                       static_cast<unsigned long long>(h.actor),
-                       h.message_type.empty() ? "between messages" : "handling ",
-                       h.message_type.c_str(), h.worker);
+                       static_cast<long long>(h->running_for.count()),
+                       static_cast<long long>(limit.count()), h->actor_type.c_str(),
+                       static_cast<unsigned long long>(h->actor),
+                       h->message_type.empty() ? "between messages" : "handling ",
+                       h->message_type.c_str(), h->worker);
         }
       } catch (...) {
         std::fputs("troupe: the on_stuck_handler callback threw; exception ignored\n", stderr);
       }
-      a->release();
     }
     lock.lock();
   }

@@ -259,19 +259,13 @@ bool runtime_core::wait_stopped(std::chrono::steady_clock::time_point until, tur
                    "shutdown(deadline) to bound it)\n",
                    static_cast<long long>(waited.count()));
       for (std::size_t i = 0; i < watch.seen().size(); ++i) {
-        const turn_watch::sighting& s = watch.seen()[i];
-        actor_base* a = s.actor != nullptr ? registry_.pin_if_listed(s.actor) : nullptr;
-        if (a == nullptr) continue;
-        if (turn_watch::still_running(*workers_[i], s)) {
-          std::fprintf(
-              stderr, "troupe:   worker %zu: actor %s (id %llu) %s%s for at least %lld ms\n", i,
-              demangled_name(a->actor_type()).c_str(), static_cast<unsigned long long>(a->id()),
-              s.message != nullptr ? "handling " : "running, between messages,",
-              s.message != nullptr ? demangled_name(*s.message).c_str() : "",
-              static_cast<long long>(
-                  std::chrono::duration_cast<std::chrono::milliseconds>(now - s.since).count()));
-        }
-        a->release();
+        const std::optional<stuck_handler> h = turn_watch::identify(
+            registry_, *workers_[i], static_cast<unsigned>(i), watch.seen()[i], now);
+        if (!h) continue;
+        std::fprintf(stderr, "troupe:   worker %u: actor %s (id %llu) %s%s for at least %lld ms\n",
+                     h->worker, h->actor_type.c_str(), static_cast<unsigned long long>(h->actor),
+                     h->message_type.empty() ? "running, between messages," : "handling ",
+                     h->message_type.c_str(), static_cast<long long>(h->running_for.count()));
       }
     }
     if (registry_.wait_all_stopped(std::min(until, now + std::chrono::milliseconds(10)))) {
