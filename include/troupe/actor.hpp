@@ -56,6 +56,8 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
  public:
   /// Event actors run only when a message arrives.
   static constexpr bool starts_at_spawn = false;
+  /// A supervisor can restart an event actor in place (supervisor.hpp).
+  static constexpr bool restartable_in_place = true;
 
  protected:
   actor() noexcept = default;
@@ -100,7 +102,11 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
     // signals too, so it is seen here, at the turn boundary, and costs nothing otherwise.
     if (this->mailbox_.signalled()) {
       if (auto e = this->serve_side()) return fail(std::move(e));
-      if (this->kill_requested()) return fail(nullptr);  // its queue becomes dead letters
+      if (this->interrupted()) {  // a kill (its queue becomes dead letters), or a supervisor
+        detail::turn_result r;
+        if (this->supervision_request(r)) return r;
+        if (this->kill_requested()) return fail(nullptr);
+      }
     }
     for (unsigned i = 0; i < budget; ++i) {
       auto [n, retired] = this->mailbox_.pop();
@@ -109,6 +115,11 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
         if (this->template try_go_idle<node_type>()) return detail::turn_result::idle;
         if (!this->mailbox_.signalled()) return detail::turn_result::runnable;  // a push
         if (auto e = this->serve_side()) return fail(std::move(e));
+        if (this->interrupted()) {  // e.g. self().kill() in a handler
+          detail::turn_result r;
+          if (this->supervision_request(r)) return r;
+          if (this->kill_requested()) return fail(nullptr);
+        }
         continue;
       }
       if (this->is_close_sentinel(n)) {
@@ -120,6 +131,7 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
         return fail(nullptr);        // which the pop above touched anyway)
       }
       auto* m = static_cast<node_type*>(n);
+      if (this->drop_if_stale(m, false, turn)) continue;  // a down demonitored since
       try {
         dispatch(m, turn);
       } catch (...) {
@@ -131,10 +143,8 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
     return detail::turn_result::runnable;
   }
 
-  detail::turn_result fail(std::exception_ptr e) noexcept {
-    this->finish(std::move(e));
-    return detail::turn_result::stopped;
-  }
+  // Failed (e), or killed (nullptr): stops, or suspends a supervised child.
+  detail::turn_result fail(std::exception_ptr e) noexcept { return this->stop_for(std::move(e)); }
 };
 
 }  // namespace troupe

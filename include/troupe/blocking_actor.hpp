@@ -318,7 +318,8 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
     // cache line, which a receive touches anyway.
     killed_ = killed_ || this->kill_requested();
     if (killed_) throw actor_exit{};
-    if (node_type* n = m == nullptr ? stash_.pop_front() : stash_.take_first(*m)) {
+    while (node_type* n = m == nullptr ? stash_.pop_front() : stash_.take_first(*m)) {
+      if (this->drop_if_stale(n, true, *turn_)) continue;  // a down demonitored since
       return hand_over(n, true);
     }
     if (exiting_) throw actor_exit{};
@@ -350,6 +351,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
       }
       auto* node = static_cast<node_type*>(n);
       --budget_left_;  // skipped messages count too: a long scan still yields its worker
+      if (this->drop_if_stale(node, false, *turn_)) continue;  // a down demonitored since
       if (m != nullptr && !test_or_stash(*m, node)) continue;
       return hand_over(node, false);
     }

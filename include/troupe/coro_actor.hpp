@@ -386,9 +386,11 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
     if (killed_) return true;  // current_ stays null: hand_over() throws actor_exit
     if (!stash_.empty()) {
       if (budget_left_ == 0) return false;
-      current_ = stash_.pop_front();
-      current_owned_ = true;
+      node_type* n = stash_.pop_front();
       --budget_left_;
+      if (this->drop_if_stale(n, true, *turn_)) return take_next();  // demonitored since
+      current_ = n;
+      current_owned_ = true;
       turn_->took(current_->payload_type_info());
       return true;
     }
@@ -401,9 +403,11 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       exiting_ = true;
       return true;
     }
-    current_ = static_cast<node_type*>(n);
-    current_owned_ = false;
+    auto* node = static_cast<node_type*>(n);
     --budget_left_;
+    if (this->drop_if_stale(node, false, *turn_)) return take_next();  // demonitored since
+    current_ = node;
+    current_owned_ = false;
     turn_->took(current_->payload_type_info());
     return true;
   }

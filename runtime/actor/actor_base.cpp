@@ -195,7 +195,7 @@ void actor_base::join() {
   }
 }
 
-void actor_base::finish(std::exception_ptr error) noexcept {
+void actor_base::finish(std::exception_ptr error, bool report) noexcept {
   try {
     on_stop_hook();
   } catch (...) {
@@ -205,16 +205,24 @@ void actor_base::finish(std::exception_ptr error) noexcept {
   // see this actor stopped: a join() or shutdown() that returns must find them queued, else
   // a close() right after could overtake them.
   flush_thread_outbox();
+  // A failure's reason goes to the watch table first: a monitor that sees `stopped` reads
+  // it (INV-WATCH-4). Failures are rare; actors that never fail pay nothing here.
+  if (error) watched_failure(error);
   const std::uint32_t bits = actor_state::stopped | (error ? actor_state::failed : 0u);
-  // release: publishes the actor's final state (on_stop's effects) to is_stopped().
+  // release: publishes the actor's final state (on_stop's effects) to is_stopped(). Its
+  // place in the state word's modification order also decides, against a monitor's or
+  // link's RMW of `watched`, which of the two handles that watcher (INV-WATCH-2).
   const std::uint32_t before = state_.fetch_or(bits, memory_order_release);
   assert((before & actor_state::stopped) == 0 && "illegal transition: an actor stops once");
-  (void)before;
   // INV-STOP-1: from here on a send that sees `stopped` dead-letters its own message, and
   // this RMW makes sure every sending thread sees it after at most one more push.
   mailbox_.publish_to_producers();
   runtime_core* const core = this->core();
-  if (error) core->report_failure(*this, error);
+  if (error && report) core->report_failure(*this, error);
+  // Monitors and links (INV-WATCH-2: `before` says whether anyone watched us in time);
+  // one bit test for actors that nobody watches.
+  if ((before & actor_state::watched) != 0) watched_stop();
+  if ((before & actor_state::supervised) != 0) supervised_stopped(error, before);
   core->deregister_actor(this, static_cast<bool>(error));
   drain_stopped();
   // Our life reference keeps *this alive here even though, after drain_stopped(), a sender

@@ -24,11 +24,15 @@ bool actor_registry::add(actor_base* a, unsigned shard_index) {
   // relaxed: the actor is not published yet; whoever reads the shard later (remove(), on
   // the thread that stops it) learns of the actor through a happens-before chain that
   // starts after this store (its first handle or message).
-  a->state_.store((first_id_ + shard_index) << actor_state::shard_shift, memory_order_relaxed);
+  // The low bits set before registration (`supervised`) are kept.
+  constexpr std::uint32_t low_bits = (1u << actor_state::shard_shift) - 1;
+  const std::uint32_t before = a->state_.load(memory_order_relaxed) & low_bits;
+  a->state_.store(before | (first_id_ + shard_index) << actor_state::shard_shift,
+                  memory_order_relaxed);
   std::lock_guard lock(s.mu);
   if (s.closed) {
     // relaxed: as above. No shard, no runtime: ~actor_base releases nothing.
-    a->state_.store(0, memory_order_relaxed);
+    a->state_.store(before, memory_order_relaxed);
     return false;
   }
   a->reg_prev_ = nullptr;
@@ -108,7 +112,8 @@ bool actor_registry::close_shard(shard& s, clock::time_point until) {
       // (the closed actors we skip are at most those still pending).
       actor_base* a = (resume == nullptr || resume->reg_next_ == resume) ? s.head : resume;
       for (; a != nullptr && n < walk_batch; a = a->reg_next_) {
-        if (a->close_posted()) continue;
+        // A supervised child is closed by its supervisor, in order (supervisor.hpp).
+        if (a->close_posted() || a->is_supervised()) continue;
         a->add_ref();
         batch[n++] = a;
       }

@@ -1,5 +1,6 @@
-// runtime/actor/reports.cpp — readable reports of dead letters and failures
-// (include/troupe/stats.hpp): demangled type names and the one-line descriptions.
+// runtime/actor/reports.cpp — readable reports of dead letters, failures and exit reasons
+// (include/troupe/stats.hpp, exit_reason.hpp): demangled type names and the one-line
+// descriptions.
 #include <cxxabi.h>
 
 #include <exception>
@@ -7,6 +8,7 @@
 #include <typeinfo>
 
 #include "troupe/detail/type_name.hpp"
+#include "troupe/exit_reason.hpp"
 #include "troupe/stats.hpp"
 
 namespace troupe {
@@ -23,14 +25,11 @@ std::string what_of(const std::exception_ptr& e) {
   }
 }
 
-}  // namespace
-
-std::string dead_letter::message_type_name() const { return detail::demangled_name(message_type); }
-
-std::string failure::error_type() const {
-  if (!error) return {};
+// The readable dynamic type of an exception; empty for a null one.
+std::string type_of(const std::exception_ptr& e) {
+  if (!e) return {};
   try {
-    std::rethrow_exception(error);
+    std::rethrow_exception(e);
   } catch (...) {
     // The dynamic type of the exception being handled (the Itanium C++ ABI, as the
     // demangler): a std::type_info even for exceptions that are not std::exception.
@@ -38,6 +37,12 @@ std::string failure::error_type() const {
     return t != nullptr ? detail::demangled_name(*t) : std::string("(unknown type)");
   }
 }
+
+}  // namespace
+
+std::string dead_letter::message_type_name() const { return detail::demangled_name(message_type); }
+
+std::string failure::error_type() const { return type_of(error); }
 
 const char* to_string(dead_letter_reason reason) noexcept {
   switch (reason) {
@@ -70,6 +75,40 @@ std::string to_string(const failure& f) {
   std::string s = "actor " + f.actor_type + " (id " + std::to_string(f.actor) + ") stopped by ";
   if (!f.error) return s + "an unknown error";
   return s + f.error_type() + ": " + what_of(f.error);
+}
+
+std::string exit_reason::error_type() const { return type_of(error); }
+
+std::string exit_reason::error_text() const { return error ? what_of(error) : std::string(); }
+
+std::string exit_reason::message_type_name() const {
+  return message_type != nullptr ? detail::demangled_name(*message_type) : std::string();
+}
+
+const char* to_string(exit_reason::kind k) noexcept {
+  switch (k) {
+    case exit_reason::kind::normal:
+      return "normal";
+    case exit_reason::kind::shutdown:
+      return "shutdown";
+    case exit_reason::kind::killed:
+      return "killed";
+    case exit_reason::kind::shutdown_deadline:
+      return "shutdown_deadline";
+    case exit_reason::kind::failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+std::string to_string(const exit_reason& r) {
+  std::string s = to_string(r.what);
+  if (r.what == exit_reason::kind::failed) {
+    s += ": " + (r.error ? r.error_type() + ": " + r.error_text() : std::string("unknown error"));
+    if (r.message_type != nullptr) s += " (handling " + r.message_type_name() + ")";
+  }
+  if (r.linked_from != 0) s += " (linked to actor " + std::to_string(r.linked_from) + ")";
+  return s;
 }
 
 }  // namespace troupe

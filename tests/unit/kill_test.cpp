@@ -266,3 +266,20 @@ TEST(DeadLetterReason, ShutdownAndFailureAndPlainStopsAreNamed) {
 }
 
 }  // namespace
+
+// An event actor that kills itself inside a handler, with nothing else queued, stops at the
+// end of that turn (the kill's signal was cleared by the turn's own idle check; the turn
+// must still see the kill instead of going idle for good).
+struct SelfKiller : troupe::actor<SelfKiller, Work> {
+  void on(Work) { self().kill(); }
+};
+
+TEST(Kill, AnEventActorThatKillsItselfInAHandlerStops) {
+  troupe::runtime rt(with_workers(2));
+  for (int i = 0; i < 50; ++i) {
+    auto a = rt.spawn<SelfKiller>();
+    a.send(Work{0});
+    troupe::test::returns_within("join of an actor that killed itself", [&] { a.join(); });
+  }
+  shutdown_and_expect_accounting(rt);
+}

@@ -35,6 +35,20 @@
 //   weak_listed   set by the first weak_ref made from a ref (enable_weak()): the actor is in
 //                 the process-wide weak table (runtime/actor/weak_table.cpp), and the final
 //                 release() must unlist it before the delete.
+//   watched       set by the first monitor, link or trap_exits() that involves the actor,
+//                 and by its failure (runtime/actor/watch_table.cpp): it has a record in the
+//                 watch table; finish() and the final release() then visit it. Its RMWs are
+//                 ordered against finish()'s `stopped` RMW (INV-WATCH-2).
+//   supervised    set once, before the actor is registered, for a child started by a
+//                 supervisor (runtime/supervision/): a failure or kill then suspends the actor
+//                 (its mailbox kept, nobody runs it) and reports to the supervisor, which
+//                 restarts it in place or gives up (docs/architecture.md, "Supervision").
+//   final_stop    set by the supervisor: the next kill or failure stops the child for good.
+//   suspend_requested  set by the supervisor for a group restart (one_for_all,
+//                 rest_for_one), then the mailbox is signalled: at its next turn boundary the
+//                 child runs on_stop(), suspends and reports.
+//   restart_pending  set by the supervisor before it resumes a suspended child: its next
+//                 turn restarts it in place (a fresh state; on_start() again).
 //   bits 16..31   not a state: the process-wide id of the registry shard the actor was
 //                 added to, which also names its runtime (runtime/actor/shard_table.hpp);
 //                 stored once by the registry before the actor is published, never
@@ -94,12 +108,16 @@ namespace troupe::detail {
 
 class runtime_core;
 class worker;
+struct child_link;
 
 /// What a turn left behind, for the worker that ran it.
 enum class turn_result {
   idle,      ///< mailbox empty and marked idle: the next send reschedules the actor
   runnable,  ///< messages remain (batch used up, or a push half done): queue it again
   stopped,   ///< the actor stopped and was drained; the worker must not touch it again
+  /// a supervised child suspended (its mailbox kept, not idle): its supervisor resumes it;
+  /// the worker must not touch it again
+  suspended,
 };
 
 class actor_base;
@@ -144,7 +162,6 @@ struct side_node {
 class actor_base {
  public:
   actor_base(const actor_base&) = delete;
-  actor_base& operator=(const actor_base&) = delete;
   virtual ~actor_base();
 
   // Actors live in exact-size blocks of the actor pool (runtime/mem/actor_pool.hpp:
@@ -198,6 +215,20 @@ class actor_base {
   void kill_for_deadline() noexcept;
   /// kill() was called (a hint; the consumer reads it after clear_signal(), see kill()).
   bool kill_requested() const noexcept;
+  // ---- supervision (runtime/supervision/child.cpp) --------------------------------------
+  /// The link of a supervised child to its supervisor; nullptr for other actors.
+  virtual child_link* supervision() noexcept { return nullptr; }
+  /// Before registration: the actor is a supervised child (see the state machine).
+  void mark_supervised() noexcept;
+  bool is_supervised() const noexcept;
+  /// Supervisor: the next kill or failure of this child stops it for good.
+  void set_final_stop() noexcept;
+  /// Supervisor: asks a running child to suspend at its next turn boundary.
+  void request_suspend() noexcept;
+  /// Supervisor: resumes a suspended child, to restart it in place (restart) or to stop it
+  /// for good with the failure that suspended it (!restart).
+  void resume_suspended(bool restart) noexcept;
+
   /// Schedules a fresh actor without a message, for actors whose body starts running at
   /// spawn (coroutine and blocking actors). No-op if a send already scheduled it.
   void start_now() noexcept;
@@ -226,6 +257,11 @@ class actor_base {
 
  protected:
   actor_base() noexcept : id_(next_actor_id()) {}
+  // Restart in place (supervision): a supervised child is given a freshly constructed state
+  // by assignment, `child = T(args...)`. The runtime's part (identity, mailbox, references,
+  // state word) stays: these assign nothing.
+  actor_base& operator=(const actor_base&) noexcept { return *this; }
+  actor_base& operator=(actor_base&&) noexcept { return *this; }
 
   bool is_close_sentinel(const mailbox_node* n) const noexcept { return n == &close_node_; }
   /// Consumer only: true exactly once, in the actor's first turn that asks (sets `started`).
@@ -258,7 +294,22 @@ class actor_base {
   }
   /// Stops the actor (error == nullptr: by its close sentinel), drains what is left to dead
   /// letters and releases the life reference. The caller must not touch *this afterwards.
-  void finish(std::exception_ptr error) noexcept;
+  /// `report`: pass the failure to on_failure (false: it was reported when it happened).
+  void finish(std::exception_ptr error, bool report = true) noexcept;
+  /// Consumer, at a turn boundary (after serve_side()): a kill, or a supervisor's request,
+  /// is pending (one relaxed load of the state word, on the mailbox's cache line).
+  bool interrupted() const noexcept;
+  /// Consumer, for an interrupted() supervised child: restarts it in place or suspends it
+  /// as its supervisor asked, returning what the turn must return; nothing if only a kill
+  /// is pending (the caller stops, through stop_for()).
+  bool supervision_request(turn_result& r) noexcept;
+  /// Consumer: the actor must stop — failed with `error`, or killed (nullptr). A supervised
+  /// child is suspended and reported to its supervisor instead, unless it is stopping for
+  /// good. Returns what the turn returns; the caller must not touch *this afterwards.
+  turn_result stop_for(std::exception_ptr error) noexcept;
+  /// Consumer: the type of the message this actor's handler is handling on this thread's
+  /// worker, or nullptr (in on_start(), on_stop(), between messages, not on a worker).
+  const std::type_info* message_in_hand() const noexcept;
   /// Turns a message the actor took but never handled (a blocking actor's stash) into a
   /// dead letter: reports and counts it and destroys its payload (the node is not freed).
   void dead_letter(mailbox_node* n) noexcept;
@@ -301,11 +352,24 @@ class actor_base {
     // relaxed: `weak_listed` was set by enable_weak() on a thread that held a reference
     // and released it later (or is us): the acquire of our final decrement already made
     // the bit visible.
-    if ((state_.load(memory_order_relaxed) & weak_listed_bit) != 0) unlist_weak();
+    // The same for `watched`, set by this thread or by one whose bit-setting RMW came
+    // before a release of its reference.
+    const std::uint32_t s = state_.load(memory_order_relaxed);
+    if ((s & weak_listed_bit) != 0) unlist_weak();
+    if ((s & watched_bit) != 0) unlist_watched();
     delete this;
   }
   void unlist_weak() noexcept;
   static constexpr std::uint32_t weak_listed_bit = 1u << 9;  // actor_state::weak_listed
+  static constexpr std::uint32_t watched_bit = 1u << 11;     // actor_state::watched
+  // The watch table's hooks (runtime/actor/watch_table.cpp), for watched actors only.
+  void watched_failure(std::exception_ptr error) noexcept;  // before `stopped`
+  void watched_stop() noexcept;                             // after `stopped`
+  void unlist_watched() noexcept;                           // before the delete
+  friend struct watch_ops;
+  turn_result suspend(std::exception_ptr error, bool asked, bool run_on_stop) noexcept;
+  void supervised_stopped(std::exception_ptr error, std::uint32_t state) noexcept;
+  static constexpr std::uint32_t supervised_bit = 1u << 12;  // actor_state::supervised
 
   atomic<std::uint32_t> refs_{1};  // the life reference
   atomic<std::uint32_t> state_{0};
@@ -327,7 +391,12 @@ inline constexpr std::uint32_t kill_requested = 1u << 6;
 inline constexpr std::uint32_t closed_by_shutdown = 1u << 7;
 inline constexpr std::uint32_t killed_at_deadline = 1u << 8;
 inline constexpr std::uint32_t weak_listed = 1u << 9;  // see enable_weak()
-inline constexpr unsigned shard_shift = 16;            // the registry shard, see above
+inline constexpr std::uint32_t watched = 1u << 11;     // see the watch table
+inline constexpr std::uint32_t supervised = 1u << 12;
+inline constexpr std::uint32_t final_stop = 1u << 13;
+inline constexpr std::uint32_t suspend_requested = 1u << 14;
+inline constexpr std::uint32_t restart_pending = 1u << 15;
+inline constexpr unsigned shard_shift = 16;  // the registry shard, see above
 inline constexpr unsigned max_shards = 1u << (32 - shard_shift);
 }  // namespace actor_state
 
@@ -349,6 +418,19 @@ inline bool actor_base::kill_requested() const noexcept {
   // relaxed: the consumer calls this after clear_signal()'s acquire, which synchronized
   // with the signal() that kill() made after setting the bit.
   return (state_.load(memory_order_relaxed) & actor_state::kill_requested) != 0;
+}
+
+inline bool actor_base::interrupted() const noexcept {
+  // relaxed: as kill_requested(); the supervisor's bits are published the same way (set
+  // before it signals the mailbox).
+  return (state_.load(memory_order_relaxed) &
+          (actor_state::kill_requested | actor_state::suspend_requested |
+           actor_state::restart_pending)) != 0;
+}
+
+inline bool actor_base::is_supervised() const noexcept {
+  // relaxed: set once before the actor is registered (published with it).
+  return (state_.load(memory_order_relaxed) & actor_state::supervised) != 0;
 }
 
 inline bool actor_base::close_posted() const noexcept {

@@ -12,6 +12,7 @@
 #include "troupe/detail/actor_base.hpp"
 #include "troupe/detail/message_node.hpp"
 #include "troupe/detail/message_stash.hpp"
+#include "troupe/monitor.hpp"
 #include "troupe/ref.hpp"
 
 namespace troupe::detail {
@@ -27,6 +28,9 @@ class typed_actor : public actor_base {
   using node_type = message_node<Msgs...>;
 
   typed_actor() noexcept = default;
+  // Restart in place (supervision, see actor_base): assigns nothing of the runtime's part.
+  typed_actor& operator=(const typed_actor&) noexcept = default;
+  typed_actor& operator=(typed_actor&&) noexcept = default;
   ~typed_actor() override {
     // An actor that stopped rests on its stub (drain_stopped() ends idle); a node can be
     // the dummy only if the actor is destroyed without having stopped. Ours to free.
@@ -47,6 +51,68 @@ class typed_actor : public actor_base {
   /// constructor (see self()), and once the runtime's shutdown() has begun.
   template <class T, class... Args>
   typename T::handle spawn(Args&&... args);
+
+  // ---- monitors and links (troupe/monitor.hpp) ------------------------------------------
+
+  /// Monitors `target`: a troupe::down arrives once it stops (at once if it has). Needs
+  /// troupe::down in this actor's message list. Throws troupe::error for an empty ref or in
+  /// the constructor, std::bad_alloc if memory runs out.
+  template <class... Ts>
+  monitor_handle monitor(const ref<Ts...>& target) {
+    static_assert(is_one_of<troupe::down, Msgs...>,
+                  "troupe: monitor() from an actor delivers troupe::down: add troupe::down to "
+                  "the actor's message list and handle it");
+    if (!registered()) throw_not_spawned("monitor()", typeid(Derived));
+    return watch_access::handle(
+        monitor_from_actor(this, ref_access::actor_of(target, "monitor()")));
+  }
+  /// Ends a monitor: no troupe::down for it is handled after this returns (see
+  /// troupe::demonitor()).
+  bool demonitor(monitor_handle& h) noexcept { return troupe::demonitor(h); }
+  /// Links this actor and `other` (see monitor.hpp, "Link"); a no-op if they are linked.
+  /// Throws as monitor().
+  template <class... Ts>
+  void link(const ref<Ts...>& other) {
+    if (!registered()) throw_not_spawned("link()", typeid(Derived));
+    link_actors(this, ref_access::actor_of(other, "link()"));
+  }
+  /// Removes the link to `other`, if any: neither side acts on the other's stop afterwards.
+  template <class... Ts>
+  void unlink(const ref<Ts...>& other) noexcept {
+    if (actor_base* o = ref_access::actor_or_null(other)) unlink_actors(this, o);
+  }
+  /// on: a linked actor's stop arrives as a troupe::exit_signal message instead of killing
+  /// this actor. Needs troupe::exit_signal in the message list. Throws as monitor().
+  void trap_exits(bool on) {
+    static_assert(is_one_of<troupe::exit_signal, Msgs...>,
+                  "troupe: trap_exits() delivers troupe::exit_signal: add troupe::exit_signal "
+                  "to the actor's message list and handle it");
+    if (!registered()) throw_not_spawned("trap_exits()", typeid(Derived));
+    set_trap_exits(this, on);
+  }
+
+  /// Consumer only: if `n` holds a troupe::down whose monitor was demonitored after the down
+  /// was sent, takes it as handled (in `turn`), destroys it (and frees the node if `owned`)
+  /// and returns true: the actor must not see it. Always false for actors without
+  /// troupe::down.
+  bool drop_if_stale(node_type* n, bool owned, turn_record& turn) noexcept {
+    if constexpr (is_one_of<troupe::down, Msgs...>) {
+      const troupe::down* d = nullptr;
+      if constexpr (sizeof...(Msgs) == 1) {
+        d = &n->payload();
+      } else {
+        d = std::get_if<troupe::down>(&n->payload());
+      }
+      if (d == nullptr || !d->monitor || !d->monitor->is_cancelled()) return false;
+      turn.took(typeid(troupe::down));
+      n->destroy_payload();
+      if (owned) node_type::deallocate(n);
+      return true;
+    } else {
+      (void)n, (void)owned, (void)turn;
+      return false;
+    }
+  }
 
   /// Consumer only: moves a popped message into `stash` (its node stays the mailbox's
   /// dummy). If the copy cannot be allocated the message becomes a dead letter and the

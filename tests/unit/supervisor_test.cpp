@@ -1,0 +1,264 @@
+// Supervisors (supervisor.hpp): restart in place keeps the handle, id and mailbox and gives
+// a fresh state (on_start() again); one_for_one, one_for_all and rest_for_one restart the
+// right children in start order; temporary children and closed children are not
+// restarted; intensity escalates; nested supervisors start their children anew; a stopping
+// supervisor stops its children last started first, killing one that outlives its shutdown
+// time; runtime::shutdown() stops a tree in that order too; an ask in flight is answered
+// with a typed error. Restart storms under races: tests/stress/supervisor_stress_test.cpp.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/troupe_test_support.hpp"
+#include "troupe/troupe.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using troupe::test::shutdown_and_expect_accounting;
+using troupe::test::wait_until;
+using troupe::test::with_workers;
+
+struct Work {};
+struct Crash {};
+struct Slow {
+  std::chrono::milliseconds d;
+};
+using ping = troupe::request<int, int>;
+
+// What the children of one test did, in order.
+struct journal {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  std::atomic<int> work{0};
+  void add(std::string s) {
+    std::lock_guard lock(mu);
+    lines.push_back(std::move(s));
+  }
+  std::vector<std::string> take() {
+    std::lock_guard lock(mu);
+    return std::exchange(lines, {});
+  }
+  std::size_t count(const std::string& s) {
+    std::lock_guard lock(mu);
+    return static_cast<std::size_t>(std::count(lines.begin(), lines.end(), s));
+  }
+};
+
+struct Child : troupe::actor<Child, Work, Crash, Slow, ping> {
+  Child(journal* j, std::string name) : j_(j), name_(std::move(name)) {}
+  void on_start() { j_->add("start " + name_); }
+  void on_stop() { j_->add("stop " + name_); }
+  void on(Work) {
+    ++handled_here;
+    j_->work.fetch_add(1);
+  }
+  void on(Crash) { throw std::runtime_error("crash in " + name_); }
+  void on(Slow s) { std::this_thread::sleep_for(s.d); }
+  void on(ping p) {
+    if (p.value() < 0) throw std::runtime_error("negative");
+    p.reply(handled_here);
+  }
+  journal* j_;
+  std::string name_;
+  int handled_here = 0;  // fresh after each restart
+};
+
+std::size_t children_of(const troupe::supervisor::handle& sup) {
+  return static_cast<troupe::supervisor*>(troupe::detail::ref_access::actor_of(sup, "test"))
+      ->children();
+}
+
+troupe::runtime_config quiet(unsigned workers) {
+  troupe::runtime_config c = with_workers(workers);
+  c.on_failure = [](const troupe::failure&) {};  // the crashes are the point
+  return c;
+}
+
+TEST(Supervisor, OneForOneRestartsInPlaceWithTheMailboxKept) {
+  troupe::runtime rt(quiet(2));
+  journal j;
+  auto sup = rt.spawn<troupe::supervisor>();
+  auto c = troupe::start_child<Child>(sup, {}, &j, std::string("c"));
+  const troupe::actor_id id = c.id();
+  for (int i = 0; i < 3; ++i) c.send(Work{});
+  c.send(Crash{});
+  for (int i = 0; i < 100; ++i) c.send(Work{});  // queued during the restart: none lost
+  wait_until("all the work", [&] { return j.work.load() == 103; });
+  EXPECT_EQ(c.id(), id);
+  EXPECT_FALSE(c.stopped());
+  EXPECT_EQ(j.count("start c"), 2u);
+  EXPECT_EQ(j.count("stop c"), 1u);
+  // The state is fresh: the new incarnation counted only what it handled itself.
+  EXPECT_EQ(troupe::ask(c, 0).get(), 100);
+  EXPECT_EQ(children_of(sup), 1u);
+  shutdown_and_expect_accounting(rt);
+}
+
+TEST(Supervisor, AKilledChildIsRestartedToo) {
+  troupe::runtime rt(quiet(2));
+  journal j;
+  auto sup = rt.spawn<troupe::supervisor>();
+  auto c = troupe::start_child<Child>(sup, {}, &j, std::string("c"));
+  wait_until("the first start", [&] { return j.count("start c") == 1; });
+  c.kill();
+  wait_until("the restart", [&] { return j.count("start c") == 2; });
+  c.send(Work{});
+  wait_until("work after the restart", [&] { return j.work.load() == 1; });
+  shutdown_and_expect_accounting(rt);
+}
+
+TEST(Supervisor, TemporaryAndClosedChildrenAreNotRestarted) {
+  troupe::runtime rt(quiet(2));
+  journal j;
+  auto sup = rt.spawn<troupe::supervisor>();
+  auto t = troupe::start_child<Child>(sup, {.restart = troupe::restart_policy::temporary}, &j,
+                                      std::string("t"));
+  auto p = troupe::start_child<Child>(sup, {}, &j, std::string("p"));
+  t.send(Crash{});
+  t.join();
+  p.close();  // close ends a child for good, whatever its policy
+  p.join();
+  wait_until("both forgotten", [&] { return children_of(sup) == 0; });
+  EXPECT_EQ(j.count("start t"), 1u);
+  EXPECT_EQ(j.count("start p"), 1u);
+  EXPECT_TRUE(t.stopped());
+  shutdown_and_expect_accounting(rt);
+}
+
+// Three children a, b, c started in that order; b crashes.
+std::vector<std::string> group_restart(troupe::restart_strategy strategy) {
+  troupe::runtime rt(quiet(2));
+  journal j;
+  auto sup = rt.spawn<troupe::supervisor>(troupe::supervisor_options{.strategy = strategy});
+  auto a = troupe::start_child<Child>(sup, {}, &j, std::string("a"));
+  auto b = troupe::start_child<Child>(sup, {}, &j, std::string("b"));
+  auto c = troupe::start_child<Child>(sup, {}, &j, std::string("c"));
+  wait_until("three starts", [&] { return j.take().size() == 3; });
+  (void)j.take();
+  b.send(Crash{});
+  b.send(Work{});  // handled once the group has restarted
+  wait_until("the restart", [&] { return j.work.load() == 1; });
+  std::vector<std::string> seen = j.take();
+  rt.shutdown();
+  return seen;
+}
+
+TEST(Supervisor, OneForAllRestartsEveryChildInStartOrder) {
+  std::vector<std::string> seen = group_restart(troupe::restart_strategy::one_for_all);
+  ASSERT_EQ(seen.size(), 6u) << ::testing::PrintToString(seen);
+  // b stopped at its failure; a and c were suspended (each ran on_stop) in either order.
+  EXPECT_EQ(seen[0], "stop b");
+  // Resumed in start order; their on_start()s may run at the same time on two workers.
+  std::vector<std::string> starts{seen[3], seen[4], seen[5]};
+  std::sort(starts.begin(), starts.end());
+  EXPECT_EQ(starts, (std::vector<std::string>{"start a", "start b", "start c"}));
+}
+
+TEST(Supervisor, RestForOneRestartsTheFailedChildAndThoseStartedAfterIt) {
+  std::vector<std::string> seen = group_restart(troupe::restart_strategy::rest_for_one);
+  ASSERT_EQ(seen.size(), 4u) << ::testing::PrintToString(seen);
+  EXPECT_EQ((std::vector<std::string>{seen[0], seen[1]}),
+            (std::vector<std::string>{"stop b", "stop c"}));
+  std::vector<std::string> starts{seen[2], seen[3]};
+  std::sort(starts.begin(), starts.end());
+  EXPECT_EQ(starts, (std::vector<std::string>{"start b", "start c"}));
+}
+
+TEST(Supervisor, TooManyRestartsFailTheSupervisorAndStopItsChildren) {
+  troupe::runtime rt(quiet(2));
+  journal j;
+  auto sup = rt.spawn<troupe::supervisor>(
+      troupe::supervisor_options{.max_restarts = 2, .within = std::chrono::minutes(10)});
+  auto sup_down = troupe::monitor(sup);
+  auto c = troupe::start_child<Child>(sup, {}, &j, std::string("c"));
+  auto d = troupe::start_child<Child>(sup, {}, &j, std::string("d"));
+  for (int i = 0; i < 3; ++i) c.send(Crash{});
+  const troupe::down down = sup_down.get();
+  EXPECT_EQ(down.reason.what, troupe::exit_reason::kind::failed);
+  EXPECT_NE(down.reason.error_text().find("restart intensity exceeded"), std::string::npos)
+      << down.reason.error_text();
+  c.join();
+  d.join();
+  EXPECT_EQ(j.count("start c"), 3u);  // the first start and two restarts
+  EXPECT_THROW(troupe::start_child<Child>(sup, {}, &j, std::string("late")), troupe::error);
+  shutdown_and_expect_accounting(rt);
+}
+
+TEST(Supervisor, ANestedSupervisorIsRestartedWithItsChildrenStartedAnew) {
+  troupe::runtime rt(quiet(2));
+  journal j;
+  auto top = rt.spawn<troupe::supervisor>();
+  auto inner = troupe::start_child<troupe::supervisor>(
+      top, {}, troupe::supervisor_options{.max_restarts = 0});
+  auto w = troupe::start_child<Child>(inner, {}, &j, std::string("w"));
+  w.send(Crash{});  // inner gives up at once; top restarts inner, which starts w anew
+  w.join();         // the old w stops for good
+  wait_until("w started anew", [&] { return j.count("start w") == 2; });
+  EXPECT_FALSE(inner.stopped()) << "the inner supervisor keeps its handle";
+  EXPECT_EQ(children_of(inner), 1u);
+  shutdown_and_expect_accounting(rt);
+}
+
+TEST(Supervisor, StoppingStopsChildrenLastStartedFirst) {
+  troupe::runtime rt(quiet(2));
+  journal j;
+  auto sup = rt.spawn<troupe::supervisor>();
+  auto a = troupe::start_child<Child>(sup, {}, &j, std::string("a"));
+  auto b = troupe::start_child<Child>(sup, {}, &j, std::string("b"));
+  auto c = troupe::start_child<Child>(sup, {}, &j, std::string("c"));
+  wait_until("three starts", [&] { return j.take().size() == 3; });
+  (void)j.take();
+  sup.close();
+  a.join();
+  b.join();
+  c.join();
+  EXPECT_EQ(j.take(), (std::vector<std::string>{"stop c", "stop b", "stop a"}));
+  shutdown_and_expect_accounting(rt);
+}
+
+TEST(Supervisor, RuntimeShutdownStopsATreeInOrder) {
+  journal j;
+  {
+    troupe::runtime rt(quiet(2));
+    auto sup = rt.spawn<troupe::supervisor>();
+    for (const char* n : {"a", "b", "c"})
+      (void)troupe::start_child<Child>(sup, {}, &j, std::string(n));
+    wait_until("three starts", [&] { return j.take().size() == 3; });
+    (void)j.take();
+    rt.shutdown();
+  }
+  EXPECT_EQ(j.take(), (std::vector<std::string>{"stop c", "stop b", "stop a"}));
+}
+
+TEST(Supervisor, AChildThatOutlivesItsShutdownTimeIsKilled) {
+  troupe::runtime rt(quiet(2));
+  journal j;
+  auto sup = rt.spawn<troupe::supervisor>();
+  auto c = troupe::start_child<Child>(sup, {.shutdown = 50ms}, &j, std::string("c"));
+  auto c_down = troupe::monitor(c);
+  for (int i = 0; i < 20'000; ++i) c.send(Slow{1ms});  // 20 s of work queued
+  sup.close();
+  const troupe::down d = c_down.get();
+  EXPECT_EQ(d.reason.what, troupe::exit_reason::kind::killed);
+  shutdown_and_expect_accounting(rt);
+}
+
+TEST(Supervisor, AnAskInFlightWhenTheChildFailsGetsATypedError) {
+  troupe::runtime rt(quiet(2));
+  journal j;
+  auto sup = rt.spawn<troupe::supervisor>();
+  auto c = troupe::start_child<Child>(sup, {}, &j, std::string("c"));
+  EXPECT_THROW(troupe::ask(c, -1).get(), troupe::ask_dropped);
+  EXPECT_EQ(troupe::ask(c, 1).get(), 0) << "the restarted child answers";
+  shutdown_and_expect_accounting(rt);
+}
+
+}  // namespace
