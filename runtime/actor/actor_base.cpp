@@ -221,8 +221,13 @@ void actor_base::finish(std::exception_ptr error, bool report) noexcept {
   if (error && report) core->report_failure(*this, error);
   // Monitors and links (INV-WATCH-2: `before` says whether anyone watched us in time);
   // one bit test for actors that nobody watches.
-  if ((before & actor_state::watched) != 0) watched_stop();
-  if ((before & actor_state::supervised) != 0) supervised_stopped(error, before);
+  if ((before & (actor_state::watched | actor_state::supervised)) != 0) {
+    if ((before & actor_state::watched) != 0) watched_stop();
+    if ((before & actor_state::supervised) != 0) supervised_stopped(error, before);
+    // The downs and the supervisor's event go out now, not at the end of the turn: a join()
+    // that returns (`terminated`, below) must find them queued, as the turn's other sends.
+    flush_thread_outbox();
+  }
   core->deregister_actor(this, static_cast<bool>(error));
   drain_stopped();
   // Our life reference keeps *this alive here even though, after drain_stopped(), a sender

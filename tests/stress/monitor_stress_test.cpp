@@ -62,7 +62,7 @@ struct shared_state {
   std::vector<how> hows;
   std::atomic<long> errors{0};
   std::atomic<long> downs{0};
-  std::atomic<long> expected_downs{0};  // monitors that were not cancelled in time
+  std::atomic<int> settled{0};  // watchers whose own downs are all handled
   std::mutex mu;
   std::string first_error;
   void error(const std::string& what) {
@@ -79,9 +79,12 @@ struct MonitorAll {
 struct DemonitorSome {
   std::uint64_t seed;
 };
+// Sent by a watcher to itself: behind the downs it sent itself for targets that had already
+// stopped, so once it is handled they are too.
+struct Settled {};
 
 // Monitors every target, later demonitors some; checks each down it sees.
-struct Watcher : troupe::actor<Watcher, MonitorAll, DemonitorSome, troupe::down> {
+struct Watcher : troupe::actor<Watcher, MonitorAll, DemonitorSome, Settled, troupe::down> {
   explicit Watcher(shared_state* s) : s_(s) {}
   void on(MonitorAll m) {
     for (std::size_t i = 0; i < s_->targets.size(); ++i) {
@@ -99,7 +102,9 @@ struct Watcher : troupe::actor<Watcher, MonitorAll, DemonitorSome, troupe::down>
         never_sent_.insert(id);
       }
     }
+    self().send(Settled{});
   }
+  void on(Settled) { s_->settled.fetch_add(1); }
   void on(troupe::down d) {
     s_->downs.fetch_add(1);
     if (!seen_.insert(d.id).second) s_->error("two downs for one monitor");
@@ -180,6 +185,9 @@ TEST(MonitorStress, DownsAreExactlyOnceUnderStopAndDemonitorRaces) {
     stopper.join();
     canceller.join();
     for (auto& t : s.targets) t.join();
+    // A close goes behind what was sent before it: the watchers' downs from the targets'
+    // stops are queued (join() returned), those they sent themselves once Settled is handled.
+    wait_until("the watchers to settle", [&] { return s.settled.load() == watchers; });
     for (auto& w : ws) {
       w.close();
       w.join();

@@ -82,7 +82,8 @@ void storm(troupe::restart_strategy strategy, std::uint64_t seed) {
       .strategy = strategy, .max_restarts = 1'000'000, .within = std::chrono::seconds(1)});
   constexpr int kids = 3;
   std::vector<Child::handle> children;
-  for (int i = 0; i < kids; ++i) children.push_back(troupe::start_child<Child>(sup, {}, l.get(), i));
+  for (int i = 0; i < kids; ++i)
+    children.push_back(troupe::start_child<Child>(sup, {}, l.get(), i));
   // Each sender feeds the messages of its share to one child (sender s -> child s % kids).
   std::vector<std::thread> threads;
   for (int s = 0; s < senders; ++s) {
@@ -105,9 +106,8 @@ void storm(troupe::restart_strategy strategy, std::uint64_t seed) {
   });
   for (auto& t : threads) t.join();
   // Everything sent is handled or dead-lettered (a kill dead-letters the message it finds).
-  wait_until("every message handled or dead-lettered", [&] {
-    return l->handled_total.load() + dead.load() == senders * per_sender;
-  });
+  wait_until("every message handled or dead-lettered",
+             [&] { return l->handled_total.load() + dead.load() == senders * per_sender; });
   done.store(true);
   killer.join();
   EXPECT_EQ(l->errors.load(), 0);
@@ -143,14 +143,14 @@ TEST(SupervisorStress, ClosingTheSupervisorMidStormStopsEveryChild) {
     std::atomic<long> dead{0};
     auto l = std::make_unique<ledger>();
     troupe::runtime rt(storm_config(&dead));
-    auto sup = rt.spawn<troupe::supervisor>(troupe::supervisor_options{
-        .strategy = static_cast<troupe::restart_strategy>(round % 3),
-        .max_restarts = 1'000'000,
-        .within = std::chrono::seconds(1)});
+    auto sup = rt.spawn<troupe::supervisor>(
+        troupe::supervisor_options{.strategy = static_cast<troupe::restart_strategy>(round % 3),
+                                   .max_restarts = 1'000'000,
+                                   .within = std::chrono::seconds(1)});
     std::vector<Child::handle> children;
     for (int i = 0; i < 3; ++i) {
-      children.push_back(troupe::start_child<Child>(sup, {.shutdown = std::chrono::milliseconds(20)},
-                                                    l.get(), i));
+      children.push_back(
+          troupe::start_child<Child>(sup, {.shutdown = std::chrono::milliseconds(20)}, l.get(), i));
     }
     std::thread sender([&] {
       std::uint64_t x = mix(seed + static_cast<std::uint64_t>(round));

@@ -42,6 +42,10 @@ struct journal {
     std::lock_guard lock(mu);
     lines.push_back(std::move(s));
   }
+  std::size_t size() {
+    std::lock_guard lock(mu);
+    return lines.size();
+  }
   std::vector<std::string> take() {
     std::lock_guard lock(mu);
     return std::exchange(lines, {});
@@ -134,25 +138,26 @@ TEST(Supervisor, TemporaryAndClosedChildrenAreNotRestarted) {
 }
 
 // Three children a, b, c started in that order; b crashes.
-std::vector<std::string> group_restart(troupe::restart_strategy strategy) {
+std::vector<std::string> group_restart(troupe::restart_strategy strategy,
+                                       std::size_t expected_lines) {
   troupe::runtime rt(quiet(2));
   journal j;
   auto sup = rt.spawn<troupe::supervisor>(troupe::supervisor_options{.strategy = strategy});
   auto a = troupe::start_child<Child>(sup, {}, &j, std::string("a"));
   auto b = troupe::start_child<Child>(sup, {}, &j, std::string("b"));
   auto c = troupe::start_child<Child>(sup, {}, &j, std::string("c"));
-  wait_until("three starts", [&] { return j.take().size() == 3; });
+  wait_until("three starts", [&] { return j.size() == 3; });
   (void)j.take();
   b.send(Crash{});
   b.send(Work{});  // handled once the group has restarted
-  wait_until("the restart", [&] { return j.work.load() == 1; });
+  wait_until("the restart", [&] { return j.work.load() == 1 && j.size() >= expected_lines; });
   std::vector<std::string> seen = j.take();
   rt.shutdown();
   return seen;
 }
 
 TEST(Supervisor, OneForAllRestartsEveryChildInStartOrder) {
-  std::vector<std::string> seen = group_restart(troupe::restart_strategy::one_for_all);
+  std::vector<std::string> seen = group_restart(troupe::restart_strategy::one_for_all, 6);
   ASSERT_EQ(seen.size(), 6u) << ::testing::PrintToString(seen);
   // b stopped at its failure; a and c were suspended (each ran on_stop) in either order.
   EXPECT_EQ(seen[0], "stop b");
@@ -163,7 +168,7 @@ TEST(Supervisor, OneForAllRestartsEveryChildInStartOrder) {
 }
 
 TEST(Supervisor, RestForOneRestartsTheFailedChildAndThoseStartedAfterIt) {
-  std::vector<std::string> seen = group_restart(troupe::restart_strategy::rest_for_one);
+  std::vector<std::string> seen = group_restart(troupe::restart_strategy::rest_for_one, 4);
   ASSERT_EQ(seen.size(), 4u) << ::testing::PrintToString(seen);
   EXPECT_EQ((std::vector<std::string>{seen[0], seen[1]}),
             (std::vector<std::string>{"stop b", "stop c"}));
@@ -214,7 +219,7 @@ TEST(Supervisor, StoppingStopsChildrenLastStartedFirst) {
   auto a = troupe::start_child<Child>(sup, {}, &j, std::string("a"));
   auto b = troupe::start_child<Child>(sup, {}, &j, std::string("b"));
   auto c = troupe::start_child<Child>(sup, {}, &j, std::string("c"));
-  wait_until("three starts", [&] { return j.take().size() == 3; });
+  wait_until("three starts", [&] { return j.size() == 3; });
   (void)j.take();
   sup.close();
   a.join();
@@ -231,7 +236,7 @@ TEST(Supervisor, RuntimeShutdownStopsATreeInOrder) {
     auto sup = rt.spawn<troupe::supervisor>();
     for (const char* n : {"a", "b", "c"})
       (void)troupe::start_child<Child>(sup, {}, &j, std::string(n));
-    wait_until("three starts", [&] { return j.take().size() == 3; });
+    wait_until("three starts", [&] { return j.size() == 3; });
     (void)j.take();
     rt.shutdown();
   }
