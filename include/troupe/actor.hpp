@@ -38,6 +38,7 @@
 #pragma once
 
 #include <exception>
+#include <optional>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
@@ -89,23 +90,13 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
   }
 
   detail::turn_result run_turn(unsigned budget, detail::turn_record& turn) noexcept final {
-    if constexpr (detail::has_on_start<Derived>) {
-      if (this->first_start()) {  // before anything else, even a message sent earlier
-        try {
-          static_cast<Derived&>(*this).on_start();
-        } catch (...) {
-          return fail(std::current_exception());
-        }
-      }
-    }
+    if (auto e = start_once()) return fail(std::move(e));  // before anything else
     // Side notifications (ask() continuations) first: they may be what woke us. A kill()
     // signals too, so it is seen here, at the turn boundary, and costs nothing otherwise.
     if (this->mailbox_.signalled()) {
       if (auto e = this->serve_side()) return fail(std::move(e));
       if (this->interrupted()) {  // a kill (its queue becomes dead letters), or a supervisor
-        detail::turn_result r;
-        if (this->supervision_request(r)) return r;
-        if (this->kill_requested()) return fail(nullptr);
+        if (auto r = interrupt(nullptr)) return *r;
       }
     }
     for (unsigned i = 0; i < budget; ++i) {
@@ -116,9 +107,7 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
         if (!this->mailbox_.signalled()) return detail::turn_result::runnable;  // a push
         if (auto e = this->serve_side()) return fail(std::move(e));
         if (this->interrupted()) {  // e.g. self().kill() in a handler
-          detail::turn_result r;
-          if (this->supervision_request(r)) return r;
-          if (this->kill_requested()) return fail(nullptr);
+          if (auto r = interrupt(nullptr)) return *r;
         }
         continue;
       }
@@ -126,9 +115,12 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
         this->finish(nullptr);
         return detail::turn_result::stopped;
       }
-      if (this->kill_requested()) {  // a kill() since the last message: this one is not run
-        this->dead_letter(n);        // (the state word shares the mailbox's cache line,
-        return fail(nullptr);        // which the pop above touched anyway)
+      // A kill() since the last message (this one is not run), or a supervisor's restart
+      // (this one goes to the fresh state): checked for certain per message, since the
+      // signal that also says so may be seen late (the state word shares the mailbox's
+      // cache line, which the pop above touched anyway).
+      if (this->interrupted()) {
+        if (auto r = interrupt(n)) return *r;
       }
       auto* m = static_cast<node_type*>(n);
       if (this->drop_if_stale(m, false, turn)) continue;  // a down demonitored since
@@ -141,6 +133,42 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
       m->destroy_payload();
     }
     return detail::turn_result::runnable;
+  }
+
+  // on_start(), if Derived has one and it has not run yet for this incarnation; what it threw.
+  std::exception_ptr start_once() noexcept {
+    if constexpr (detail::has_on_start<Derived>) {
+      if (this->first_start()) {
+        try {
+          static_cast<Derived&>(*this).on_start();
+        } catch (...) {
+          return std::current_exception();
+        }
+      }
+    }
+    return nullptr;
+  }
+
+  // A kill or a supervisor's request is pending (interrupted()); `taken` is the message just
+  // popped, if any (nullptr at a turn boundary). Returns what to end the turn with, or
+  // nothing to go on — after a restart in place, with the fresh state (its on_start() run).
+  std::optional<detail::turn_result> interrupt(detail::mailbox_node* taken) noexcept {
+    detail::turn_result r{};
+    switch (this->supervision_request(r, taken)) {
+      case detail::request_outcome::restarted:
+        if (auto e = start_once()) {
+          if (taken != nullptr) this->dead_letter(taken);
+          return fail(std::move(e));
+        }
+        return std::nullopt;
+      case detail::request_outcome::turn_ends:
+        return r;
+      case detail::request_outcome::none:
+        break;
+    }
+    if (!this->kill_requested()) return std::nullopt;  // a suspension waits for a boundary
+    if (taken != nullptr) this->dead_letter(taken);
+    return fail(nullptr);
   }
 
   // Failed (e), or killed (nullptr): stops, or suspends a supervised child.

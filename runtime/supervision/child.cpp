@@ -38,7 +38,7 @@ void actor_base::request_suspend() noexcept {
   if (mailbox_.signal()) became_runnable(current_worker_of(core()));
 }
 
-void actor_base::resume_suspended(bool restart) noexcept {
+void actor_base::resume_suspended(bool restart, bool in_order) noexcept {
   // relaxed: published by the scheduling below (a run queue's release), which the resumed
   // turn's acquire pop pairs with.
   state_.fetch_or(restart ? actor_state::restart_pending
@@ -47,9 +47,9 @@ void actor_base::resume_suspended(bool restart) noexcept {
   // The mailbox is not idle (a suspended turn never marks it idle), so signal() does not
   // schedule; the resumed turn serves the signal and so looks at the bits above.
   (void)mailbox_.signal();
-  // Through the runtime's queue (FIFO), not this worker's LIFO slot: children resumed one
-  // after another start their turns in that order (a group restart's start order).
-  became_runnable(nullptr);
+  // in_order: through the runtime's queue (FIFO), not this worker's LIFO slot, so children
+  // resumed one after another start their turns in that order (a group restart).
+  became_runnable(in_order ? nullptr : current_worker_of(core()));
 }
 
 const std::type_info* actor_base::message_in_hand() const noexcept {
@@ -80,7 +80,7 @@ turn_result actor_base::stop_for(std::exception_ptr error) noexcept {
   return turn_result::stopped;
 }
 
-bool actor_base::supervision_request(turn_result& r) noexcept {
+request_outcome actor_base::supervision_request(turn_result& r, mailbox_node* taken) noexcept {
   // relaxed: as in stop_for().
   const std::uint32_t s = state_.load(memory_order_relaxed);
   if ((s & actor_state::restart_pending) != 0) {
@@ -92,23 +92,23 @@ bool actor_base::supervision_request(turn_result& r) noexcept {
     child_link* link = supervision();
     link->failure = nullptr;
     try {
-      link->slot->reinit(*this);  // the fresh state; on_start() runs at the next turn
+      link->slot->reinit(*this);  // the fresh state; the caller runs its on_start()
     } catch (...) {
       // A failed restart counts as a failure. The old state already ran on_stop().
+      if (taken != nullptr) dead_letter(taken);
       r = suspend(std::current_exception(), false, false);
-      return true;
+      return request_outcome::turn_ends;
     }
-    r = turn_result::runnable;
-    return true;
+    return request_outcome::restarted;
   }
-  if ((s & actor_state::suspend_requested) != 0) {
+  if ((s & actor_state::suspend_requested) != 0 && taken == nullptr) {
     // relaxed: as above.
     state_.fetch_and(~actor_state::suspend_requested, memory_order_relaxed);
-    if ((s & actor_state::final_stop) != 0) return false;  // its close or kill is on the way
+    if ((s & actor_state::final_stop) != 0) return request_outcome::none;  // stopping anyway
     r = suspend(nullptr, true, true);
-    return true;
+    return request_outcome::turn_ends;
   }
-  return false;
+  return request_outcome::none;
 }
 
 turn_result actor_base::suspend(std::exception_ptr error, bool asked, bool run_on_stop) noexcept {

@@ -262,7 +262,7 @@ void supervisor::finish_group_restart() {
   }
   for (const slot_ptr& c : to_restart) {  // start order
     c->suspended = false;
-    c->actor->resume_suspended(true);
+    c->actor->resume_suspended(true, true);
   }
 }
 

@@ -106,6 +106,43 @@ TEST(Supervisor, OneForOneRestartsInPlaceWithTheMailboxKept) {
   shutdown_and_expect_accounting(rt);
 }
 
+// Each restart runs on_start() on the fresh state before the next message, even when the
+// resumed turn sees the restart only as it takes that message (the signal that also says so
+// can be seen late).
+struct Check {};
+std::atomic<int> g_starts{0}, g_unstarted{0};
+struct Flaky : troupe::actor<Flaky, Crash, Check> {
+  void on_start() {
+    started_ = true;
+    g_starts.fetch_add(1);
+  }
+  void on(Crash) { throw std::runtime_error("crash"); }
+  void on(Check) {
+    if (!started_) g_unstarted.fetch_add(1);
+  }
+  bool started_ = false;
+};
+
+TEST(Supervisor, EveryRestartRunsOnStartBeforeTheNextMessage) {
+  for (unsigned workers : {1u, 2u}) {
+    troupe::runtime rt(quiet(workers));
+    g_starts.store(0);
+    g_unstarted.store(0);
+    auto sup = rt.spawn<troupe::supervisor>(
+        troupe::supervisor_options{.max_restarts = 1u << 30, .within = 1ms});
+    auto f = troupe::start_child<Flaky>(sup, {});
+    wait_until("the first start", [&] { return g_starts.load() == 1; });
+    for (int i = 0; i < 2000; ++i) {
+      f.send(Crash{});
+      f.send(Check{});
+    }
+    wait_until("2000 restarts", [&] { return g_starts.load() == 2001; });
+    shutdown_and_expect_accounting(rt);
+    EXPECT_EQ(g_unstarted.load(), 0);
+    EXPECT_EQ(g_starts.load(), 2001);
+  }
+}
+
 TEST(Supervisor, AKilledChildIsRestartedToo) {
   troupe::runtime rt(quiet(2));
   journal j;

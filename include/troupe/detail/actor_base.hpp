@@ -122,6 +122,9 @@ enum class turn_result {
 
 class actor_base;
 
+/// What actor_base::supervision_request() did.
+enum class request_outcome { none, restarted, turn_ends };
+
 /// A fresh actor id: unique for the life of the process, never 0. Any thread; takes one
 /// atomic RMW per 1024 ids (a per-thread block), none otherwise.
 actor_id next_actor_id() noexcept;
@@ -226,8 +229,10 @@ class actor_base {
   /// Supervisor: asks a running child to suspend at its next turn boundary.
   void request_suspend() noexcept;
   /// Supervisor: resumes a suspended child, to restart it in place (restart) or to stop it
-  /// for good with the failure that suspended it (!restart).
-  void resume_suspended(bool restart) noexcept;
+  /// for good with the failure that suspended it (!restart). `in_order`: through the
+  /// runtime's FIFO queue, so that children resumed one after another start in that order;
+  /// otherwise on the calling worker, like a send.
+  void resume_suspended(bool restart, bool in_order = false) noexcept;
 
   /// Schedules a fresh actor without a message, for actors whose body starts running at
   /// spawn (coroutine and blocking actors). No-op if a send already scheduled it.
@@ -299,10 +304,13 @@ class actor_base {
   /// Consumer, at a turn boundary (after serve_side()): a kill, or a supervisor's request,
   /// is pending (one relaxed load of the state word, on the mailbox's cache line).
   bool interrupted() const noexcept;
-  /// Consumer, for an interrupted() supervised child: restarts it in place or suspends it
-  /// as its supervisor asked, returning what the turn must return; nothing if only a kill
-  /// is pending (the caller stops, through stop_for()).
-  bool supervision_request(turn_result& r) noexcept;
+  /// Consumer, for an interrupted() actor: acts on a supervisor's request. A restart
+  /// (restart_pending) assigns the fresh state and returns `restarted`: the caller runs
+  /// on_start() and goes on. A suspension (suspend_requested, only at a turn boundary:
+  /// `taken` == nullptr) returns `turn_ends` with `r` set. `none`: no such request (a kill
+  /// alone; the caller stops through stop_for()). If the restart fails, `taken` (the message
+  /// just popped, or nullptr) is dead-lettered and the child suspended again (`turn_ends`).
+  request_outcome supervision_request(turn_result& r, mailbox_node* taken) noexcept;
   /// Consumer: the actor must stop — failed with `error`, or killed (nullptr). A supervised
   /// child is suspended and reported to its supervisor instead, unless it is stopping for
   /// good. Returns what the turn returns; the caller must not touch *this afterwards.
