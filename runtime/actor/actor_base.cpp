@@ -207,13 +207,19 @@ void actor_base::finish(std::exception_ptr error) noexcept {
   flush_thread_outbox();
   const std::uint32_t bits = actor_state::stopped | (error ? actor_state::failed : 0u);
   // release: publishes the actor's final state (on_stop's effects) to is_stopped().
+  // The RMW's place in the modification order also settles a concurrent register_name()
+  // (INV-NAME-2, actor/name_table.hpp): if `named` is in `before`, ours came second and we
+  // remove the names below; if not, register_name()'s RMW will read `stopped` and list
+  // nothing.
   const std::uint32_t before = state_.fetch_or(bits, memory_order_release);
   assert((before & actor_state::stopped) == 0 && "illegal transition: an actor stops once");
-  (void)before;
   // INV-STOP-1: from here on a send that sees `stopped` dead-letters its own message, and
   // this RMW makes sure every sending thread sees it after at most one more push.
   mailbox_.publish_to_producers();
   runtime_core* const core = this->core();
+  // INV-NAME-1: before the life reference goes (release() below), and before `terminated`,
+  // so that a lookup after join() finds none of our names. Unnamed actors skip the lock.
+  if ((before & actor_state::named) != 0) core->names().remove_actor(*this);
   if (error) core->report_failure(*this, error);
   core->deregister_actor(this, static_cast<bool>(error));
   drain_stopped();

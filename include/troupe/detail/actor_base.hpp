@@ -35,6 +35,9 @@
 //   weak_listed   set by the first weak_ref made from a ref (enable_weak()): the actor is in
 //                 the process-wide weak table (runtime/actor/weak_table.cpp), and the final
 //                 release() must unlist it before the delete.
+//   named         set by the first register_name() of the actor, under the runtime's name
+//                 table lock (runtime/actor/name_table.hpp): finish() then removes the
+//                 actor's names from the table; an actor never named pays nothing for it.
 //   bits 16..31   not a state: the process-wide id of the registry shard the actor was
 //                 added to, which also names its runtime (runtime/actor/shard_table.hpp);
 //                 stored once by the registry before the actor is published, never
@@ -181,6 +184,12 @@ class actor_base {
   /// one of the actor's types) at `msg`, moved from if `rvalue`, else copied. Throws what
   /// allocating or constructing it throws.
   virtual mailbox_node* make_node(const void* key, void* msg, bool rvalue) = 0;
+  /// True if the actor handles the message type named by `key` (message_key<M>): the run-time
+  /// check of a name lookup (runtime.hpp, "Names"). Any thread holding a reference.
+  virtual bool accepts(const void* key) const noexcept = 0;
+  /// Names the actor's message list in its order (message_list_key<Msgs...>): a ref whose
+  /// list is this very one may be an exact ref (ref.hpp). Any thread holding a reference.
+  virtual const void* message_list() const noexcept = 0;
   /// Appends a message node; schedules the actor, or drains it if stopped. Wait-free
   /// apart from waking a parked worker. Never throws.
   void enqueue(mailbox_node* n) noexcept;
@@ -281,6 +290,7 @@ class actor_base {
  private:
   friend class runtime_core;
   friend class actor_registry;
+  friend class name_table;
 
   void drain_stopped() noexcept;
   /// The actor has stopped: a send must dead-letter its own message (INV-STOP-1).
@@ -306,6 +316,9 @@ class actor_base {
   }
   void unlist_weak() noexcept;
   static constexpr std::uint32_t weak_listed_bit = 1u << 9;  // actor_state::weak_listed
+  /// Sets `named` (see the state machine); true if the actor had not stopped yet. Only under
+  /// the name table's lock (runtime/actor/name_table.cpp).
+  bool mark_named() noexcept;
 
   atomic<std::uint32_t> refs_{1};  // the life reference
   atomic<std::uint32_t> state_{0};
@@ -327,6 +340,7 @@ inline constexpr std::uint32_t kill_requested = 1u << 6;
 inline constexpr std::uint32_t closed_by_shutdown = 1u << 7;
 inline constexpr std::uint32_t killed_at_deadline = 1u << 8;
 inline constexpr std::uint32_t weak_listed = 1u << 9;  // see enable_weak()
+inline constexpr std::uint32_t named = 1u << 10;       // see runtime/actor/name_table.hpp
 inline constexpr unsigned shard_shift = 16;            // the registry shard, see above
 inline constexpr unsigned max_shards = 1u << (32 - shard_shift);
 }  // namespace actor_state
