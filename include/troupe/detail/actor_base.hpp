@@ -37,7 +37,8 @@
 //                 release() must unlist it before the delete.
 //   named         set by the first register_name() of the actor, under the runtime's name
 //                 table lock (runtime/actor/name_table.hpp): finish() then removes the
-//                 actor's names from the table; an actor never named pays nothing for it.
+//                 actor's names from the table; for an actor never named that costs one
+//                 bit test of the value finish()'s RMW returns anyway.
 //   bits 16..31   not a state: the process-wide id of the registry shard the actor was
 //                 added to, which also names its runtime (runtime/actor/shard_table.hpp);
 //                 stored once by the registry before the actor is published, never
