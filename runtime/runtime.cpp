@@ -60,6 +60,10 @@ runtime_stats runtime::stats() const { return core_->stats(); }
 
 unsigned runtime::workers() const noexcept { return core_->worker_count(); }
 
+bool runtime::unregister_name(std::string_view name) {
+  return detail::unregister_name_on(core_, name);
+}
+
 namespace detail {
 void throw_empty_ref(const char* operation) {
   throw error(std::string(operation) +

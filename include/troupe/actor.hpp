@@ -10,8 +10,10 @@
 //
 // on_start(), if defined, runs as the actor's first turn, on a worker, right after spawn():
 // no message is handled before it returns, not even one sent before spawn() returned.
-// self(), sends, spawn() and ask() work there (in the constructor self() and spawn() throw
-// troupe::error: the actor belongs to no runtime yet). If it throws, the actor fails like
+// self(), sends, spawn(), ask() and names (register_name(), lookup<Msgs...>(),
+// unregister_name(): runtime.hpp, "Names") work there and in every handler (in the
+// constructor self(), spawn() and the name functions throw troupe::error: the actor
+// belongs to no runtime yet). If it throws, the actor fails like
 // a throwing handler. An actor without on_start() costs nothing extra and is not
 // scheduled until its first message.
 //

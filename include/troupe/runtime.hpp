@@ -21,11 +21,37 @@
 // shutdown() waits as long as the actors take (saying on stderr, after 10 s, which handlers
 // it waits for); shutdown(deadline) bounds it and reports who held it up (diagnostics.hpp).
 // runtime_config::stuck_handler_limit reports long handlers while the runtime runs.
+//
+// Names (Erlang's register/whereis): an actor can be found by a string instead of a ref.
+//
+//   rt.register_name("db", rt.spawn<Database>());              // ref<Get, Put>
+//   std::optional<troupe::ref<Get>> db = rt.lookup<Get>("db");  // elsewhere, later
+//   if (db) db->send(Get{"k"});
+//
+//   * Names are per runtime. A name names one actor; an actor may have several names.
+//   * lookup<Msgs...>(name) checks at run time that the actor handles every one of Msgs...
+//     (any subset of its message types, in any order) and returns an empty optional if not,
+//     as it does for a name nobody registered or whose actor has stopped. The ref it returns
+//     is like one narrowed from the actor's own (ref.hpp, "Narrowing") unless Msgs... is the
+//     actor's list in its order.
+//   * A name vanishes when its actor stops (close, kill, failure, shutdown): once join() has
+//     returned, lookup() finds nothing under it and register_name() may give it to another
+//     actor. A lookup that races with the stop may still return the actor's ref; sends
+//     through it then become dead letters, as through any ref to a stopped actor.
+//   * The table holds no reference: a name never keeps an actor (or its memory) alive.
+//   * From inside an actor's handlers: the same three functions as protected members of the
+//     actor (register_name("db", self()), lookup<Get>("db"), unregister_name("db")), on the
+//     actor's own runtime.
+// Costs: one mutex per runtime (the name table), taken by these three functions and by the
+// stop of an actor that was named; never by sends, and never by an actor that was not named.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "troupe/actor.hpp"
@@ -109,6 +135,30 @@ class runtime {
 
   /// Number of worker threads.
   unsigned workers() const noexcept;
+
+  // ---- names (see the file comment) ------------------------------------------------------
+
+  /// Names the actor of `r` `name` on this runtime. Returns true if `name` names that actor
+  /// now (also when it already did); false, changing nothing, if `name` names another actor
+  /// that has not stopped, or if this one has stopped. Throws troupe::error for an empty ref,
+  /// an actor of another runtime, or once shutdown() has begun (as spawn() does);
+  /// std::bad_alloc if the table cannot grow. Any thread.
+  template <class... Msgs>
+  bool register_name(std::string name, const ref<Msgs...>& r) {
+    return detail::register_ref_name(core_, std::move(name), r);
+  }
+
+  /// A ref to the actor `name` names, if it has not stopped and handles every one of
+  /// Msgs... (a subset of its message types, in any order); else an empty optional. Any
+  /// thread.
+  template <class... Msgs>
+  std::optional<ref<Msgs...>> lookup(std::string_view name) const {
+    return detail::lookup_ref<Msgs...>(core_, name);
+  }
+
+  /// Removes `name`, whichever actor it names; true if it named one. The actor itself is not
+  /// affected (it keeps running and keeps its other names). Any thread.
+  bool unregister_name(std::string_view name);
 
  private:
   detail::runtime_core* core_;

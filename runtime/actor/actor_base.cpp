@@ -211,7 +211,10 @@ void actor_base::finish(std::exception_ptr error, bool report) noexcept {
   const std::uint32_t bits = actor_state::stopped | (error ? actor_state::failed : 0u);
   // release: publishes the actor's final state (on_stop's effects) to is_stopped(). Its
   // place in the state word's modification order also decides, against a monitor's or
-  // link's RMW of `watched`, which of the two handles that watcher (INV-WATCH-2).
+  // link's RMW of `watched`, which of the two handles that watcher (INV-WATCH-2), and
+  // settles a concurrent register_name() (INV-NAME-2, actor/name_table.hpp): if `named` is
+  // in `before`, ours came second and we remove the names below; if not, register_name()'s
+  // RMW will read `stopped` and list nothing.
   const std::uint32_t before = state_.fetch_or(bits, memory_order_release);
   assert((before & actor_state::stopped) == 0 && "illegal transition: an actor stops once");
   // INV-STOP-1: from here on a send that sees `stopped` dead-letters its own message, and
@@ -228,6 +231,9 @@ void actor_base::finish(std::exception_ptr error, bool report) noexcept {
     // that returns (`terminated`, below) must find them queued, as the turn's other sends.
     flush_thread_outbox();
   }
+  // INV-NAME-1: before the life reference goes (release() below), and before `terminated`,
+  // so that a lookup after join() finds none of our names. Unnamed actors skip the lock.
+  if ((before & actor_state::named) != 0) core->names().remove_actor(*this);
   core->deregister_actor(this, static_cast<bool>(error));
   drain_stopped();
   // Our life reference keeps *this alive here even though, after drain_stopped(), a sender

@@ -182,6 +182,7 @@ shutdown_report runtime_core::shutdown(std::optional<std::chrono::milliseconds> 
   // From this instant no spawn succeeds; then the work in flight finishes before anyone
   // is closed, so messages between live actors are delivered, not dead-lettered.
   registry_.refuse_adds();
+  names_.refuse_adds();  // register_name() throws too, as spawn() does
   // With a deadline, the drain may take half of it: the closes need time too.
   report.drained =
       drain(limit ? std::min(config_.drain_timeout, *limit / 2) : config_.drain_timeout, watch);

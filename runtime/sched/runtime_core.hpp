@@ -1,5 +1,6 @@
 // runtime/sched/runtime_core.hpp — the shared state behind a troupe::runtime: workers, the
-// injection queue, the idle protocol, the actor registry and the external counters.
+// injection queue, the idle protocol, the actor registry, the name table and the external
+// counters.
 //
 // Lifetime: reference-counted. The runtime object holds one reference and every actor
 // holds one (taken at spawn, dropped in ~actor_base), so a handle that outlives its
@@ -22,6 +23,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "actor/name_table.hpp"
 #include "actor/registry.hpp"
 #include "diag/turn_watch.hpp"
 #include "diag/watchdog.hpp"
@@ -55,6 +57,8 @@ class runtime_core {
   /// Drops the reference an actor took in register_actor(); from ~actor_base, any thread.
   void release_actor_ref() noexcept;
   void deregister_actor(actor_base* a, bool failed) noexcept { registry_.remove(a, failed); }
+  /// The runtime's names (runtime.hpp, "Names"; actor/name_table.hpp).
+  name_table& names() noexcept { return names_; }
   /// `a` became runnable by a send (or a timer, a reply, a close) from a thread that is
   /// not one of our workers: it goes to the wake queue, which workers serve before their
   /// own work (see worker.hpp), and a sleeping worker is woken.
@@ -151,6 +155,7 @@ class runtime_core {
   idle_protocol idle_;
   std::vector<std::unique_ptr<worker>> workers_;
   actor_registry registry_;
+  name_table names_;
   timer_service timers_;
   std::mutex stacks_mu_;                                  // guards stack_pools_
   std::vector<std::unique_ptr<stack_pool>> stack_pools_;  // one per stack size

@@ -35,6 +35,10 @@
 //   weak_listed   set by the first weak_ref made from a ref (enable_weak()): the actor is in
 //                 the process-wide weak table (runtime/actor/weak_table.cpp), and the final
 //                 release() must unlist it before the delete.
+//   named         set by the first register_name() of the actor, under the runtime's name
+//                 table lock (runtime/actor/name_table.hpp): finish() then removes the
+//                 actor's names from the table; for an actor never named that costs one
+//                 bit test of the value finish()'s RMW returns anyway.
 //   watched       set by the first monitor, link or trap_exits() that involves the actor,
 //                 and by its failure (runtime/actor/watch_table.cpp): it has a record in the
 //                 watch table; finish() and the final release() then visit it. Its RMWs are
@@ -201,6 +205,12 @@ class actor_base {
   /// one of the actor's types) at `msg`, moved from if `rvalue`, else copied. Throws what
   /// allocating or constructing it throws.
   virtual mailbox_node* make_node(const void* key, void* msg, bool rvalue) = 0;
+  /// True if the actor handles the message type named by `key` (message_key<M>): the run-time
+  /// check of a name lookup (runtime.hpp, "Names"). Any thread holding a reference.
+  virtual bool accepts(const void* key) const noexcept = 0;
+  /// Names the actor's message list in its order (message_list_key<Msgs...>): a ref whose
+  /// list is this very one may be an exact ref (ref.hpp). Any thread holding a reference.
+  virtual const void* message_list() const noexcept = 0;
   /// Appends a message node; schedules the actor, or drains it if stopped. Wait-free
   /// apart from waking a parked worker. Never throws.
   void enqueue(mailbox_node* n) noexcept;
@@ -340,6 +350,7 @@ class actor_base {
  private:
   friend class runtime_core;
   friend class actor_registry;
+  friend class name_table;
 
   void drain_stopped() noexcept;
   /// The actor has stopped: a send must dead-letter its own message (INV-STOP-1).
@@ -378,6 +389,9 @@ class actor_base {
   turn_result suspend(std::exception_ptr error, bool asked, bool run_on_stop) noexcept;
   void supervised_stopped(std::exception_ptr error, std::uint32_t state) noexcept;
   static constexpr std::uint32_t supervised_bit = 1u << 12;  // actor_state::supervised
+  /// Sets `named` (see the state machine); true if the actor had not stopped yet. Only under
+  /// the name table's lock (runtime/actor/name_table.cpp).
+  bool mark_named() noexcept;
 
   atomic<std::uint32_t> refs_{1};  // the life reference
   atomic<std::uint32_t> state_{0};
@@ -399,6 +413,7 @@ inline constexpr std::uint32_t kill_requested = 1u << 6;
 inline constexpr std::uint32_t closed_by_shutdown = 1u << 7;
 inline constexpr std::uint32_t killed_at_deadline = 1u << 8;
 inline constexpr std::uint32_t weak_listed = 1u << 9;  // see enable_weak()
+inline constexpr std::uint32_t named = 1u << 10;       // see runtime/actor/name_table.hpp
 inline constexpr std::uint32_t watched = 1u << 11;     // see the watch table
 inline constexpr std::uint32_t supervised = 1u << 12;
 inline constexpr std::uint32_t final_stop = 1u << 13;

@@ -43,6 +43,11 @@ inline constexpr bool is_one_of = (std::is_same_v<T, Ts> || ...);
 template <class M>
 inline constexpr char message_key = 0;
 
+/// Names a message list, in its order, at run time (actor_base::message_list()): an actor
+/// whose handle is ref<Msgs...> answers &message_list_key<Msgs...>. Compared by address only.
+template <class... Msgs>
+inline constexpr char message_list_key = 0;
+
 template <class... Msgs>
 struct message_node final : mailbox_node {
   using payload_type = typename payload_of<Msgs...>::type;

@@ -1,10 +1,14 @@
 // troupe/detail/typed_actor.hpp — what every typed actor kind shares: its handle type, the
 // mailbox node type for its message list, self() and spawn(), and the type-specific hooks
-// that actor_base calls (drop a dead letter, free a node, on_stop, the type's name).
+// that actor_base calls (drop a dead letter, free a node, on_stop, the type's name, the
+// message types it accepts), and names on its runtime from inside its handlers.
 // Event actors (troupe::actor) and coroutine actors (troupe::coro_actor) derive from it and
 // add only their run_turn(). Installed because they do; not API.
 #pragma once
 
+#include <optional>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
@@ -12,6 +16,7 @@
 #include "troupe/detail/actor_base.hpp"
 #include "troupe/detail/message_node.hpp"
 #include "troupe/detail/message_stash.hpp"
+#include "troupe/detail/names.hpp"
 #include "troupe/monitor.hpp"
 #include "troupe/ref.hpp"
 
@@ -114,6 +119,24 @@ class typed_actor : public actor_base {
     }
   }
 
+  /// Names on this actor's runtime, from inside its handlers (or its run()): the same as
+  /// runtime::register_name(), lookup() and unregister_name() (runtime.hpp, "Names"), e.g.
+  /// register_name("db", self()). Throw troupe::error in the constructor (see self()).
+  template <class... Ms>
+  bool register_name(std::string name, const ref<Ms...>& r) {
+    if (!registered()) throw_not_spawned("register_name()", typeid(Derived));
+    return register_ref_name(core(), std::move(name), r);
+  }
+  template <class... Ms>
+  std::optional<ref<Ms...>> lookup(std::string_view name) {
+    if (!registered()) throw_not_spawned("lookup()", typeid(Derived));
+    return lookup_ref<Ms...>(core(), name);
+  }
+  bool unregister_name(std::string_view name) {
+    if (!registered()) throw_not_spawned("unregister_name()", typeid(Derived));
+    return unregister_name_on(core(), name);
+  }
+
   /// Consumer only: moves a popped message into `stash` (its node stays the mailbox's
   /// dummy). If the copy cannot be allocated the message becomes a dead letter and the
   /// exception propagates.
@@ -175,6 +198,10 @@ class typed_actor : public actor_base {
       return nullptr;  // unreachable: ref::send refuses an lvalue of a move-only type
     }
   }
+  bool accepts(const void* key) const noexcept final {
+    return ((key == &message_key<Msgs>) || ...);  // as make_node(): one compare per type
+  }
+  const void* message_list() const noexcept final { return &message_list_key<Msgs...>; }
   void free_node(mailbox_node* n) noexcept final { node_type::deallocate(n); }
   void on_stop_hook() final {
     if constexpr (requires(Derived & d) { d.on_stop(); }) static_cast<Derived&>(*this).on_stop();
