@@ -7,7 +7,8 @@
 //   1. every 61st turn: the injection queue, then the oldest item of its own deque — so
 //      neither the LIFO slot nor the deque's LIFO end can starve anything for long;
 //   2. lifo_     — the actor this worker woke last (request/reply stays on one core);
-//                  owner only, not stealable, always emptied before the worker searches;
+//                  owner only, not stealable, always emptied before the worker searches,
+//                  and moved to the deque when a long turn pushes its outbox early;
 //   3. deque_    — Chase–Lev deque: the owner pushes/takes at the bottom, thieves steal
 //                  from the top; when full, half of it moves to the injection queue;
 //   4. the wake queue, then the runtime's injection queue (spilled and rescheduled actors);
