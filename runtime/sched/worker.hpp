@@ -95,8 +95,9 @@ class worker {
   /// The outbox pushes its chain when it holds this many messages, without waiting for the
   /// turn to end: a handler that sends a long run to one actor in one loop lets the receiver
   /// start after this many, and never holds more than this many unsent. One exchange on the
-  /// receiver's mailbox per this many messages (the figures that chose it: docs/benchmarks.md,
-  /// "Fan-in variants").
+  /// receiver's mailbox per this many messages. Throughput is flat from 16 to 256; 64 is
+  /// runtime_config::batch's default, so a chain is one receiver turn (docs/benchmarks.md,
+  /// "Fan-in and fork-join variants").
   static constexpr std::uint32_t outbox_flush_every = 64;
 
   /// Any thread: take the oldest runnable actor of this worker.
