@@ -151,11 +151,32 @@ bool worker::any_work_visible() noexcept {
   return false;
 }
 
+void worker::push_outbox_chain() noexcept {
+  if (out_first_ == nullptr) return;
+  mailbox_node* const first = std::exchange(out_first_, nullptr);
+  out_len_ = 0;
+  out_dest_->enqueue_chain(first, out_last_, *this);
+}
+
 void worker::flush_outbox() noexcept {
   if (out_dest_ == nullptr) return;
-  actor_base* dest = std::exchange(out_dest_, nullptr);
-  dest->enqueue_chain(out_first_, out_last_, *this);
-  dest->release();
+  push_outbox_chain();
+  std::exchange(out_dest_, nullptr)->release();
+}
+
+void worker::flush_outbox_early() noexcept {
+  // The chain goes out; out_dest_ keeps its reference, and the turn's further sends to it
+  // start the next chain (no add_ref/release per chain).
+  push_outbox_chain();
+  // A turn that sends this much is long: the actor it woke last (usually the receiver)
+  // must not wait in the unstealable LIFO slot for the turn to end. In the deque another
+  // worker can take it. notify_strict(), not notify_relaxed(): INV-IDLE-3's relaxed side
+  // relies on this worker re-offering its deque after the turn, which may be far away (the
+  // handler may even wait for the receiver), so a sleeper must not miss this work.
+  if (lifo_ != nullptr) {
+    push_deque(std::exchange(lifo_, nullptr));
+    core_.idle().notify_strict();
+  }
 }
 
 void worker::run_turn(actor_base* a) noexcept {

@@ -7,13 +7,15 @@
 //   1. every 61st turn: the injection queue, then the oldest item of its own deque — so
 //      neither the LIFO slot nor the deque's LIFO end can starve anything for long;
 //   2. lifo_     — the actor this worker woke last (request/reply stays on one core);
-//                  owner only, not stealable, always emptied before the worker searches;
+//                  owner only, not stealable, always emptied before the worker searches,
+//                  and moved to the deque when a long turn pushes its outbox early;
 //   3. deque_    — Chase–Lev deque: the owner pushes/takes at the bottom, thieves steal
 //                  from the top; when full, half of it moves to the injection queue;
 //   4. the wake queue, then the runtime's injection queue (spilled and rescheduled actors);
 //   5. stealing from the other workers (as a searcher, see idle.hpp), then sleep.
 //
-// Sends from handlers go through a per-turn outbox (see coalesce()).
+// Sends from handlers go through a per-turn outbox (see coalesce()), pushed at the latest
+// every outbox_flush_every messages and at the end of the turn.
 //
 // Fields: everything but deque_'s steal end, counters (read by stats()) and the parked
 // word in idle_protocol is touched by the owner thread only.
@@ -67,9 +69,14 @@ class worker {
     // relaxed: our own turn record (turn_record.hpp), written by this thread.
     if (dest == turn_.actor.load(memory_order_relaxed)) return false;
     if (out_dest_ == dest) {
-      // relaxed: the chain is private until flush_outbox() publishes it.
-      out_last_->next.store(n, memory_order_relaxed);
+      if (out_first_ == nullptr) {
+        out_first_ = n;
+      } else {
+        // relaxed: the chain is private until push_outbox_chain() publishes it.
+        out_last_->next.store(n, memory_order_relaxed);
+      }
       out_last_ = n;
+      if (++out_len_ == outbox_flush_every) flush_outbox_early();
       return true;
     }
     if (last_direct_ == dest) {  // a second send to one actor in this turn: start a chain
@@ -77,12 +84,21 @@ class worker {
       dest->add_ref();  // the outbox keeps dest alive until the flush
       out_dest_ = dest;
       out_first_ = out_last_ = n;
+      out_len_ = 1;
       return true;
     }
     flush_outbox();  // keeps causal order: earlier sends to others go out first
     last_direct_ = dest;
     return false;
   }
+
+  /// The outbox pushes its chain when it holds this many messages, without waiting for the
+  /// turn to end: a handler that sends a long run to one actor in one loop lets the receiver
+  /// start after this many, and never holds more than this many unsent. One exchange on the
+  /// receiver's mailbox per this many messages. Throughput is flat from 16 to 256; 64 is
+  /// runtime_config::batch's default, so a chain is one receiver turn (docs/benchmarks.md,
+  /// "Fan-in and fork-join variants").
+  static constexpr std::uint32_t outbox_flush_every = 64;
 
   /// Any thread: take the oldest runnable actor of this worker.
   bool steal(actor_base*& out) noexcept { return deque_.steal(out); }
@@ -93,6 +109,8 @@ class worker {
   bool take_local(actor_base*& out) noexcept;
   bool search(actor_base*& out) noexcept;
   bool steal_from_others(actor_base*& out) noexcept;
+  void push_outbox_chain() noexcept;
+  void flush_outbox_early() noexcept;
   bool pop_injected(actor_base*& out) noexcept;
   bool any_work_visible() noexcept;
   void run_turn(actor_base* a) noexcept;
@@ -106,12 +124,15 @@ class worker {
   actor_base* lifo_ = nullptr;
   // The send outbox (owner only). The first send of a turn to an actor is pushed at once;
   // further sends to the same actor in the same turn are linked here and pushed as one
-  // chain — one exchange on its mailbox instead of one per message — when the turn ends
-  // or the handler sends to someone else. Per-sender order and causality are kept.
+  // chain — one exchange on its mailbox instead of one per message — every
+  // outbox_flush_every messages, when the turn ends, or when the handler sends to someone
+  // else. Per-sender order and causality are kept: a chain is pushed before any later send
+  // of this thread, and only ever earlier than the turn's end, never later.
   actor_base* last_direct_ = nullptr;  // compared only, never dereferenced
   actor_base* out_dest_ = nullptr;     // holds a reference while set
-  mailbox_node* out_first_ = nullptr;
+  mailbox_node* out_first_ = nullptr;  // null: the chain is empty (out_dest_ may be set)
   mailbox_node* out_last_ = nullptr;
+  std::uint32_t out_len_ = 0;  // messages in the chain
   std::uint64_t tick_ = 0;
   std::uint64_t rng_;
   ws_deque<actor_base*> deque_;
