@@ -435,7 +435,7 @@ def main():
             line += "  (" + ", ".join(ratios) + ")"
         print(line)
     print_targets(rows, present)
-    if len(sides) == 1:
+    if len(sides) == 1 and peers:
         print("(no peer present: troupe ran alone. apt-get install libcaf-dev golang-go and "
               "rebuild to compare.)")
 

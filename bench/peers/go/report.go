@@ -36,6 +36,9 @@ func newContext() context {
 }
 
 // entry is one benchmark's result in Google Benchmark's JSON ("run_type": "iteration").
+// real_time is the mean manual time per iteration and items_per_second = items / total
+// manual time, as Google Benchmark computes them for UseManualTime(); cpu_time repeats
+// real_time (Go has no per-goroutine CPU clock; readers of this schema expect the field).
 func entry(s *state, index int) map[string]any {
 	name := runName(s.name)
 	perIterMs := 0.0
