@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # tools/bench.sh [tools/bench_compare.py options] — the headline benchmark command: install
-# what is missing (tools/setup.sh --bench: the required packages, plus libcaf-dev and
-# python3-matplotlib when it can), build the release preset's macro benchmarks, then run
-# troupe against CAF with tools/bench_compare.py: both binaries alternately, medians, a table
-# of rates and troupe/CAF ratios, results JSON and a bar chart. Without CAF (libcaf-dev) the
-# same tool runs troupe alone and says so; without python3 the troupe binary runs directly.
+# what is missing (tools/setup.sh --bench: the required packages, plus libcaf-dev, golang-go
+# and python3-matplotlib when it can), build the release preset's macro benchmarks and their
+# CAF and Go peers, then run troupe against CAF and Go with tools/bench_compare.py: the
+# binaries alternately (troupe, CAF, Go in every repetition), medians, a table of rates and
+# troupe/CAF and troupe/Go ratios, results JSON and a bar chart. A peer that is absent (no
+# libcaf-dev, no golang-go) is left out and the tool says so; with neither, troupe runs
+# alone. Without python3 the troupe binary runs directly.
 #
 #   tools/bench.sh                                  # all benchmarks, all hardware threads, 3 reps
 #   tools/bench.sh --workers=2 --reps=5
 #   tools/bench.sh --filter='BM_(Chameneos|Big)'    # a Google Benchmark filter regex
-#   tools/bench.sh --workers=1 -- --scale=0.1       # after --: arguments for both binaries
+#   tools/bench.sh --peers=go                       # troupe and Go only (--peers= : troupe alone)
+#   tools/bench.sh --workers=1 -- --scale=0.1       # after --: arguments for every binary
 #
 # Results go to build/release/bench/results/ (results.json, compare.png) unless --out-dir is
 # given; docs/bench/ holds the published ones. items_per_second is messages, hops, actors or
@@ -21,10 +24,14 @@ tools/setup.sh --bench
 
 cmake --preset release >/dev/null
 targets=(troupe_bench_macro)
-# caf_bench_macro exists as a target only when CMake found CAF 0.17 (bench/peers/caf).
-if cmake --build --preset release --target help 2>/dev/null | grep -q '^caf_bench_macro:'; then
-  targets+=(caf_bench_macro)
-fi
+# The peers exist as targets only when CMake found CAF 0.17 (bench/peers/caf) or Go
+# (bench/peers/go).
+available=$(cmake --build --preset release --target help 2>/dev/null || true)
+for peer in caf_bench_macro go_bench_macro; do
+  if grep -q "^$peer:" <<<"$available"; then
+    targets+=("$peer")
+  fi
+done
 cmake --build --preset release --target "${targets[@]}"
 
 bench_dir=build/release/bench
@@ -33,14 +40,24 @@ if [[ ! -x "$bench_dir/troupe_bench_macro" ]]; then
   exit 1
 fi
 
-if [[ " ${targets[*]} " == *" caf_bench_macro "* ]]; then
-  echo "troupe: comparing troupe with CAF ($bench_dir/caf_bench_macro) in one run"
+compared=()
+for peer in "caf_bench_macro CAF libcaf-dev (Debian 12: CAF 0.17)" \
+            "go_bench_macro Go golang-go (Debian 12: Go 1.19)"; do
+  read -r binary name package <<<"$peer"
+  if [[ " ${targets[*]} " == *" $binary "* ]]; then
+    compared+=("$name")
+  else
+    # A binary left from a build that had the peer would otherwise be picked up by
+    # bench_compare.py.
+    rm -f "$bench_dir/$binary"
+    echo "troupe: $name is ABSENT: comparing without it. To compare with $name:" \
+         "apt-get install $package, then run tools/bench.sh again." >&2
+  fi
+done
+if [[ ${#compared[@]} -gt 0 ]]; then
+  echo "troupe: comparing troupe with ${compared[*]} in one run"
 else
-  # A binary left from a build that had CAF would otherwise be picked up by bench_compare.py.
-  rm -f "$bench_dir/caf_bench_macro"
-  echo "troupe: CAF (the C++ Actor Framework) is ABSENT: running troupe alone, no ratios." >&2
-  echo "troupe: to compare with CAF: apt-get install libcaf-dev (Debian 12: CAF 0.17), then" \
-       "run tools/bench.sh again." >&2
+  echo "troupe: no peer (CAF, Go) is present: running troupe alone, no ratios." >&2
 fi
 
 if ! command -v python3 >/dev/null; then

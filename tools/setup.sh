@@ -6,8 +6,9 @@
 # exits 1.
 #
 # --bench (used by tools/bench.sh) also wants the optional benchmark packages: libcaf-dev (the
-# CAF peer benchmarks, for the troupe-vs-CAF comparison) and python3-matplotlib (the
-# comparison's chart; it brings python3, which runs tools/bench_compare.py). As root, missing
+# CAF peer benchmarks) and golang-go (the Go peer benchmarks), the runtimes troupe is compared
+# with, and python3-matplotlib (the comparison's chart; it brings python3, which runs
+# tools/bench_compare.py). As root, missing
 # ones are installed; if that fails, or when not root, it says what is missing and how to get
 # it, and carries on: the benchmarks then run without them. tools/test.sh does not pass
 # --bench: tests never need these.
@@ -36,6 +37,7 @@ packages=(
 
 optional_bench_packages=(
   libcaf-dev               # CAF 0.17: bench/peers/caf (caf_bench_macro), the comparison's peer
+  golang-go                # Go (1.19 on Debian 12): bench/peers/go (go_bench_macro), the other peer
   python3-matplotlib       # tools/bench_compare.py's chart (and python3 itself)
 )
 
@@ -63,7 +65,7 @@ fi
 if [[ $(id -u) -ne 0 ]]; then
   if [[ ${#optional_missing[@]} -gt 0 ]]; then
     echo "troupe: optional benchmark packages missing: ${optional_missing[*]}" >&2
-    echo "  (without libcaf-dev the benchmarks run troupe alone, without CAF to compare;" >&2
+    echo "  (without libcaf-dev or golang-go the benchmarks run without that peer to compare;" >&2
     echo "   without python3-matplotlib no chart is drawn). Install them with:" >&2
     echo "  sudo apt-get update && sudo apt-get install -y ${optional_missing[*]}" >&2
   fi
