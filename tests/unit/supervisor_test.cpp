@@ -143,6 +143,25 @@ TEST(Supervisor, EveryRestartRunsOnStartBeforeTheNextMessage) {
   }
 }
 
+TEST(Supervisor, ANameFollowsItsChildAcrossRestarts) {
+  troupe::runtime rt(quiet(2));
+  journal j;
+  auto sup = rt.spawn<troupe::supervisor>();
+  auto c = troupe::start_child<Child>(sup, {}, &j, std::string("c"));
+  ASSERT_TRUE(rt.register_name("backend", c));
+  c.send(Crash{});
+  c.send(Work{});
+  wait_until("the restart", [&] { return j.work.load() == 1; });
+  auto found = rt.lookup<Work, ping>("backend");
+  ASSERT_TRUE(found.has_value()) << "a restart in place keeps the actor's names";
+  EXPECT_EQ(found->id(), c.id());
+  EXPECT_EQ(troupe::ask(*found, 0).get(), 1);  // the fresh state handled the one Work
+  c.close();                                   // stops for good: the name goes
+  c.join();
+  EXPECT_FALSE(rt.lookup<Work>("backend").has_value());
+  shutdown_and_expect_accounting(rt);
+}
+
 TEST(Supervisor, AKilledChildIsRestartedToo) {
   troupe::runtime rt(quiet(2));
   journal j;
