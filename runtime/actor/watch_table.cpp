@@ -157,6 +157,17 @@ struct watch_ops {
   static void unlink(actor_base& self, actor_base& other) noexcept;
   static void trap(actor_base& self, bool on);
   static bool demonitor(monitor_token* t) noexcept;
+  /// Under the lock of `r` (a linked actor's record, which neither stopped nor traps exits):
+  /// the link from `peer`, which stopped with `reason`, is about to kill it. Records the
+  /// reason it will give — the same, with `linked_from` naming where the chain began —
+  /// unless the stop was normal (no kill) or it already has one.
+  static void note_link_kill(watch_record& r, const exit_reason& reason, actor_id peer) {
+    if (reason.is_normal() || r.reason) return;
+    exit_reason linked = reason;
+    if (linked.linked_from == 0) linked.linked_from = peer;
+    if (linked.what != exit_reason::kind::failed) linked.what = exit_reason::kind::killed;
+    r.reason = std::move(linked);
+  }
   /// `peer` stopped with `reason`; acts on the linked actor `a` (we own the link's end).
   static void act_on_link(actor_base& a, actor_id peer, const exit_reason& reason,
                           bool trap_exits) noexcept;
@@ -217,16 +228,9 @@ void watch_ops::stopped(actor_base& a) noexcept {
       if (it != s.records.end()) {
         owned = erase_one(it->second.links, &a);
         trapping = it->second.trap_exits;
-        if (owned && !trapping && !reason.is_normal()) {
-          // relaxed: read under this lock by p's own stop, which comes later.
-          if ((p->state_.load(memory_order_relaxed) & actor_state::stopped) == 0 &&
-              !it->second.reason) {
-            exit_reason linked = reason;
-            if (linked.linked_from == 0) linked.linked_from = a.id();
-            if (linked.what != exit_reason::kind::failed) linked.what = exit_reason::kind::killed;
-            it->second.reason = std::move(linked);
-          }
-        }
+        // relaxed: `stopped` is read under this lock, which p's own stop takes later.
+        const bool p_stopped = (p->state_.load(memory_order_relaxed) & actor_state::stopped) != 0;
+        if (owned && !trapping && !p_stopped) note_link_kill(it->second, reason, a.id());
       }
     }
     if (owned) act_on_link(*p, a.id(), reason, trapping);
@@ -372,12 +376,7 @@ void watch_ops::link(actor_base& self, actor_base& other) {
     auto& r = s.records[self.id()];
     owned = erase_one(r.links, &other);
     trapping = r.trap_exits;
-    if (owned && !trapping && !reason.is_normal() && !r.reason) {
-      exit_reason linked = reason;
-      if (linked.linked_from == 0) linked.linked_from = other.id();
-      if (linked.what != exit_reason::kind::failed) linked.what = exit_reason::kind::killed;
-      r.reason = std::move(linked);
-    }
+    if (owned && !trapping) note_link_kill(r, reason, other.id());
   }
   if (owned) act_on_link(self, other.id(), reason, trapping);
 }

@@ -205,7 +205,10 @@ TEST(MonitorStress, DownsAreExactlyOnceUnderStopAndDemonitorRaces) {
 
 struct LinkTo;
 struct Unlink {};
-struct Member : troupe::actor<Member, LinkTo, Unlink, Boom, troupe::exit_signal> {
+// Sent by a member to itself after it linked: behind an exit_signal its link() sent it at
+// once (the partner had already stopped), so once it is handled that signal has been.
+struct Linked {};
+struct Member : troupe::actor<Member, LinkTo, Unlink, Linked, Boom, troupe::exit_signal> {
   Member(bool trap, std::atomic<int>* exits) : trap_(trap), exits_(exits) {}
   void on_start() {
     if (trap_) trap_exits(true);
@@ -215,12 +218,14 @@ struct Member : troupe::actor<Member, LinkTo, Unlink, Boom, troupe::exit_signal>
     unlink(peer_);
     unlinked.store(true);
   }
+  void on(Linked) { linked.store(true); }
   void on(Boom) { throw std::runtime_error("boom"); }
   void on(troupe::exit_signal) { exits_->fetch_add(1); }
   bool trap_;
   std::atomic<int>* exits_;
   std::atomic<bool> unlinked{false};
-  troupe::ref<LinkTo, Unlink, Boom, troupe::exit_signal> peer_;
+  std::atomic<bool> linked{false};
+  troupe::ref<LinkTo, Unlink, Linked, Boom, troupe::exit_signal> peer_;
 };
 struct LinkTo {
   Member::handle other;
@@ -228,6 +233,7 @@ struct LinkTo {
 void Member::on(const LinkTo& l) {
   peer_ = l.other;
   link(l.other);
+  self().send(Linked{});
 }
 
 TEST(LinkStress, AnAbnormalStopAlwaysReachesTheLinkedPartner) {
@@ -278,7 +284,10 @@ TEST(LinkStress, AnAbnormalStopAlwaysReachesTheLinkedPartner) {
     auto& p = runs[static_cast<std::size_t>(i)];
     if (p.trap || p.unlink) {
       // Lives on (a trapper gets at most one exit_signal; after an unlink, it may or may not
-      // have been hit first). Close it and check what it saw.
+      // have been hit first, and killed). Close it, once what its link sent it is handled,
+      // and check what it saw.
+      Member& am = static_cast<Member&>(*troupe::detail::ref_access::actor_of(p.a, "test"));
+      wait_until("the link", [&] { return am.linked.load() || p.a.stopped(); });
       p.a.close();
       const troupe::down d = p.a_down.get();
       if (p.trap && !p.unlink && exits[i].load() != 1) ++errors;
