@@ -10,6 +10,7 @@
 #include "actor/shard_table.hpp"
 #include "sched/runtime_core.hpp"
 #include "sched/worker.hpp"
+#include "troupe/detail/supervision.hpp"
 #include "troupe/detail/type_name.hpp"
 #include "troupe/error.hpp"
 
@@ -195,9 +196,11 @@ void actor_base::join() {
   }
 }
 
-void actor_base::finish(std::exception_ptr error, bool report) noexcept {
+void actor_base::finish(std::exception_ptr error) noexcept {
+  const bool after_suspension = is_supervised() && supervision()->suspended;
+  if (after_suspension && !error) error = std::exchange(supervision()->failure, nullptr);
   try {
-    on_stop_hook();
+    if (!after_suspension) on_stop_hook();
   } catch (...) {
     if (!error) error = std::current_exception();
   }
@@ -221,7 +224,7 @@ void actor_base::finish(std::exception_ptr error, bool report) noexcept {
   // this RMW makes sure every sending thread sees it after at most one more push.
   mailbox_.publish_to_producers();
   runtime_core* const core = this->core();
-  if (error && report) core->report_failure(*this, error);
+  if (error && !after_suspension) core->report_failure(*this, error);
   // Monitors and links (INV-WATCH-2: `before` says whether anyone watched us in time);
   // one bit test for actors that nobody watches.
   if ((before & (actor_state::watched | actor_state::supervised)) != 0) {

@@ -62,21 +62,14 @@ const std::type_info* actor_base::message_in_hand() const noexcept {
 turn_result actor_base::stop_for(std::exception_ptr error) noexcept {
   // relaxed: the consumer's own bits, or bits published to it as interrupted() says.
   const std::uint32_t s = state_.load(memory_order_relaxed);
-  if ((s & actor_state::supervised) == 0) {
-    finish(std::move(error));
-    return turn_result::stopped;
-  }
   constexpr std::uint32_t for_good =
       actor_state::final_stop | actor_state::killed_at_deadline | actor_state::closed_by_shutdown;
-  if ((s & for_good) == 0) return suspend(std::move(error), false, true);
-  // Stopping for good. Given up after a failure: stop with that failure, which was
-  // reported when it happened.
-  bool report = true;
-  if (!error) {
-    error = std::exchange(supervision()->failure, nullptr);
-    report = false;
+  if ((s & actor_state::supervised) != 0 && (s & for_good) == 0) {
+    return suspend(std::move(error), false, true);
   }
-  finish(std::move(error), report);
+  // Stopping for good (a supervised child given up after a suspension: finish() stops it
+  // with the failure that suspended it).
+  finish(std::move(error));
   return turn_result::stopped;
 }
 
@@ -91,6 +84,7 @@ request_outcome actor_base::supervision_request(turn_result& r, mailbox_node* ta
                      memory_order_relaxed);
     child_link* link = supervision();
     link->failure = nullptr;
+    link->suspended = false;
     try {
       link->slot->reinit(*this);  // the fresh state; the caller runs its on_start()
     } catch (...) {
@@ -129,12 +123,13 @@ turn_result actor_base::suspend(std::exception_ptr error, bool asked, bool run_o
     reason.what = exit_reason::kind::killed;
   }
   link->failure = error;
+  link->suspended = true;
   const auto kind = error || !asked ? child_event::kind::failed : child_event::kind::suspended;
   try {
     link->supervisor.send(child_event(kind, link->slot, std::move(reason)));
   } catch (...) {
     // The event could not be allocated: nobody could resume us. Stop for good instead.
-    finish(std::exchange(link->failure, nullptr), false);
+    finish(nullptr);  // with the failure that suspended it
     return turn_result::stopped;
   }
   return turn_result::suspended;

@@ -188,6 +188,7 @@ TEST(Supervisor, TemporaryAndClosedChildrenAreNotRestarted) {
   p.join();
   wait_until("both forgotten", [&] { return children_of(sup) == 0; });
   EXPECT_EQ(j.count("start t"), 1u);
+  EXPECT_EQ(j.count("stop t"), 1u) << "given up after its failure: on_stop() ran once";
   EXPECT_EQ(j.count("start p"), 1u);
   EXPECT_TRUE(t.stopped());
   shutdown_and_expect_accounting(rt);

@@ -309,8 +309,10 @@ class actor_base {
   }
   /// Stops the actor (error == nullptr: by its close sentinel), drains what is left to dead
   /// letters and releases the life reference. The caller must not touch *this afterwards.
-  /// `report`: pass the failure to on_failure (false: it was reported when it happened).
-  void finish(std::exception_ptr error, bool report = true) noexcept;
+  /// A supervised child stopped after a suspension (given up) stops with the failure that
+  /// suspended it, if any; that failure was reported and its on_stop() ran when it was
+  /// suspended, so neither happens again.
+  void finish(std::exception_ptr error) noexcept;
   /// Consumer, at a turn boundary (after serve_side()): a kill, or a supervisor's request,
   /// is pending (one relaxed load of the state word, on the mailbox's cache line).
   bool interrupted() const noexcept;

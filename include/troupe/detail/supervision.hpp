@@ -67,6 +67,9 @@ struct child_link {
   /// The failure that suspended the child: what it stops with if the supervisor gives up.
   /// Written by the child before it reports, read by the child after it is resumed.
   std::exception_ptr failure;
+  /// The child is suspended (its on_stop() has run, its failure is reported) or resumed to
+  /// be given up; cleared by a restart. The child's own field, as `failure`.
+  bool suspended = false;
 };
 
 /// A supervised child reports to its supervisor (one message type of troupe::supervisor).
