@@ -143,6 +143,9 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
   using message = typename detail::payload_of<Msgs...>::type;
   /// run() starts right after spawn, without waiting for a message.
   static constexpr bool starts_at_spawn = true;
+  /// A supervisor can restart a coroutine actor in place (supervisor.hpp): run() starts
+  /// again from its top on the fresh state.
+  static constexpr bool restartable_in_place = true;
   /// The least alignment of run()'s frame; Derived may declare a larger one, for
   /// over-aligned locals of run() (see "Alignment" above).
   static constexpr std::size_t frame_alignment = alignof(std::max_align_t);
@@ -225,6 +228,10 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
 
  protected:
   coro_actor() noexcept = default;
+  // Restart in place (supervision, see actor_base): every field here is the runtime's (the
+  // coroutine, the stash of the kept mailbox, the wait state), so these assign nothing.
+  coro_actor& operator=(const coro_actor&) noexcept { return *this; }
+  coro_actor& operator=(coro_actor&&) noexcept { return *this; }
   ~coro_actor() override {
     if (coro_) coro_.destroy();  // only if spawn failed or the actor never finished
   }
@@ -496,6 +503,15 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
     budget_left_ = budget;
     turn_ = &turn;
     if (!coro_) {
+      // No coroutine: the first turn, or a supervised child resumed after a suspension
+      // (its frame was destroyed then): restarted in place, or given up.
+      if (this->interrupted()) {
+        detail::turn_result r{};
+        if (this->supervision_request(r, nullptr) == detail::request_outcome::turn_ends) {
+          return r;
+        }
+        if (this->resumed_to_stop()) return stop(nullptr);
+      }
       try {
         coro_ = static_cast<Derived&>(*this).run().release();
         coro_.promise().actor = this;  // before the body runs (it starts suspended)
@@ -509,6 +525,12 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       // Side notifications first: a result the coroutine awaits, then() continuations.
       if (this->mailbox_.signalled()) {
         if (auto e = this->serve_side()) return stop(std::move(e));
+        if (this->suspension_requested()) {  // a group restart: suspend at this boundary
+          end_run();
+          detail::turn_result r{};
+          (void)this->supervision_request(r, nullptr);
+          return r;
+        }
         if (!killed_ && this->kill_requested()) {  // kill() signals: stop receiving now
           killed_ = true;
           if (wait_ == wait_reason::reply || wait_ == wait_reason::sleep) {
@@ -550,6 +572,26 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
   }
 
   detail::turn_result stop(std::exception_ptr error) noexcept {
+    error = end_run(std::move(error));
+    // A supervised child that failed or was killed is suspended instead: its stash stays
+    // (it is part of its mailbox), and run() starts afresh when it is restarted. A run()
+    // that returned, or let the close escape, ends it for good.
+    if ((error || killed_) && this->suspends_on_stop()) {
+      killed_ = false;
+      return this->stop_for(std::move(error));
+    }
+    while (node_type* n = stash_.pop_front()) {  // stashed while awaiting, never received
+      this->dead_letter(n);
+      node_type::deallocate(n);
+    }
+    this->finish(error);
+    return detail::turn_result::stopped;
+  }
+
+  // Ends the run() in progress, if any: destroys its frame and what pointed into it, and
+  // resets the wait state. Returns the error to stop with: `error`, else the one run() let
+  // escape, except actor_exit (the close escaping run() is a normal stop).
+  std::exception_ptr end_run(std::exception_ptr error = nullptr) noexcept {
     if (coro_) {
       if (!error) error = coro_.promise().error;
       coro_.destroy();
@@ -570,12 +612,10 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       n->destroy_payload();
       if (current_owned_) node_type::deallocate(n);
     }
-    while (node_type* n = stash_.pop_front()) {  // stashed while awaiting, never received
-      this->dead_letter(n);
-      node_type::deallocate(n);
-    }
-    this->finish(error);
-    return detail::turn_result::stopped;
+    awaited_ = nullptr;
+    wait_ = wait_reason::message;
+    await_end_ = await_end::none;
+    return error;
   }
 
   // Consumer only (the worker running the turn).

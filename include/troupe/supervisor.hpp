@@ -128,7 +128,7 @@ actor_base* spawn_supervised(runtime_core* core, child_link link, const Args&...
     delete a;  // nobody else has seen it
     throw;
   }
-  if constexpr (has_on_start<T>) a->start_now();
+  if constexpr (T::starts_at_spawn || has_on_start<T>) a->start_now();
   return a;
 }
 }  // namespace detail

@@ -59,14 +59,30 @@ const std::type_info* actor_base::message_in_hand() const noexcept {
   return w->turn().message.load(memory_order_relaxed);
 }
 
-turn_result actor_base::stop_for(std::exception_ptr error) noexcept {
+namespace {
+// A supervised child with one of these stops for good at its next kill or failure.
+constexpr std::uint32_t for_good =
+    actor_state::final_stop | actor_state::killed_at_deadline | actor_state::closed_by_shutdown;
+}  // namespace
+
+bool actor_base::suspends_on_stop() const noexcept {
   // relaxed: the consumer's own bits, or bits published to it as interrupted() says.
   const std::uint32_t s = state_.load(memory_order_relaxed);
-  constexpr std::uint32_t for_good =
-      actor_state::final_stop | actor_state::killed_at_deadline | actor_state::closed_by_shutdown;
-  if ((s & actor_state::supervised) != 0 && (s & for_good) == 0) {
-    return suspend(std::move(error), false, true);
-  }
+  return (s & actor_state::supervised) != 0 && (s & for_good) == 0;
+}
+
+bool actor_base::suspension_requested() const noexcept {
+  // relaxed: as suspends_on_stop().
+  const std::uint32_t s = state_.load(memory_order_relaxed);
+  return (s & actor_state::suspend_requested) != 0 && (s & actor_state::final_stop) == 0;
+}
+
+bool actor_base::resumed_to_stop() noexcept {
+  return is_supervised() && supervision()->suspended && kill_requested();
+}
+
+turn_result actor_base::stop_for(std::exception_ptr error) noexcept {
+  if (suspends_on_stop()) return suspend(std::move(error), false, true);
   // Stopping for good (a supervised child given up after a suspension: finish() stops it
   // with the failure that suspended it).
   finish(std::move(error));

@@ -1,6 +1,7 @@
 // Supervision under restart storms (run under ThreadSanitizer by the tsan presets; the asan
 // preset's LeakSanitizer checks that nothing leaks):
-//   * children that fail on some messages and are killed at random by another thread, fed by
+//   * children (event and coroutine actors) that fail on some messages and are killed at random by
+//   another thread, fed by
 //     several sender threads: every message is handled at most once, per-sender order holds
 //     across restarts (the mailbox is kept), and handled + dead-lettered accounts for every
 //     message sent; for one_for_one, one_for_all and rest_for_one;
@@ -48,23 +49,44 @@ struct ledger {
   std::atomic<long> starts{0};
 };
 
+// What every child does with a message, whatever its kind.
+void record_message(ledger* l, int index, const Msg& m) {
+  // Per-sender order, for this child's mailbox: strictly increasing across restarts.
+  auto& last = l->last_seq[static_cast<std::size_t>(index * senders + m.sender)];
+  if (m.seq <= last.load(std::memory_order_relaxed)) l->errors.fetch_add(1);
+  last.store(m.seq, std::memory_order_relaxed);
+  if (l->handled[static_cast<std::size_t>(m.sender * per_sender + m.seq)].fetch_add(1) != 0) {
+    l->errors.fetch_add(1);  // handled twice
+  }
+  l->handled_total.fetch_add(1);
+  if (m.fail) throw std::runtime_error("storm");
+}
+
 struct Child : troupe::actor<Child, Msg> {
   Child(ledger* l, int index) : l_(l), index_(index) {}
   void on_start() { l_->starts.fetch_add(1); }
-  void on(Msg m) {
-    // Per-sender order, for this child's mailbox: strictly increasing across restarts.
-    auto& last = l_->last_seq[static_cast<std::size_t>(index_ * senders + m.sender)];
-    if (m.seq <= last.load(std::memory_order_relaxed)) l_->errors.fetch_add(1);
-    last.store(m.seq, std::memory_order_relaxed);
-    if (l_->handled[static_cast<std::size_t>(m.sender * per_sender + m.seq)].fetch_add(1) != 0) {
-      l_->errors.fetch_add(1);  // handled twice
-    }
-    l_->handled_total.fetch_add(1);
-    if (m.fail) throw std::runtime_error("storm");
+  void on(Msg m) { record_message(l_, index_, m); }
+  ledger* l_;
+  int index_;
+};
+
+// The same as a coroutine: each restart starts run() again.
+struct CoroChild : troupe::coro_actor<CoroChild, Msg> {
+  CoroChild(ledger* l, int index) : l_(l), index_(index) {}
+  task run() {
+    l_->starts.fetch_add(1);
+    for (;;) record_message(l_, index_, co_await recv());
   }
   ledger* l_;
   int index_;
 };
+
+// Children 0 and 1 are event actors, 2 a coroutine actor; all have the handle ref<Msg>.
+troupe::ref<Msg> start_storm_child(const troupe::supervisor::handle& sup, troupe::child_options o,
+                                   ledger* l, int i) {
+  if (i == 2) return troupe::start_child<CoroChild>(sup, o, l, i);
+  return troupe::start_child<Child>(sup, o, l, i);
+}
 
 troupe::runtime_config storm_config(std::atomic<long>* dead) {
   troupe::runtime_config c;
@@ -81,9 +103,8 @@ void storm(troupe::restart_strategy strategy, std::uint64_t seed) {
   auto sup = rt.spawn<troupe::supervisor>(troupe::supervisor_options{
       .strategy = strategy, .max_restarts = 1'000'000, .within = std::chrono::seconds(1)});
   constexpr int kids = 3;
-  std::vector<Child::handle> children;
-  for (int i = 0; i < kids; ++i)
-    children.push_back(troupe::start_child<Child>(sup, {}, l.get(), i));
+  std::vector<troupe::ref<Msg>> children;
+  for (int i = 0; i < kids; ++i) children.push_back(start_storm_child(sup, {}, l.get(), i));
   // Each sender feeds the messages of its share to one child (sender s -> child s % kids).
   std::vector<std::thread> threads;
   for (int s = 0; s < senders; ++s) {
@@ -147,10 +168,10 @@ TEST(SupervisorStress, ClosingTheSupervisorMidStormStopsEveryChild) {
         troupe::supervisor_options{.strategy = static_cast<troupe::restart_strategy>(round % 3),
                                    .max_restarts = 1'000'000,
                                    .within = std::chrono::seconds(1)});
-    std::vector<Child::handle> children;
+    std::vector<troupe::ref<Msg>> children;
     for (int i = 0; i < 3; ++i) {
       children.push_back(
-          troupe::start_child<Child>(sup, {.shutdown = std::chrono::milliseconds(20)}, l.get(), i));
+          start_storm_child(sup, {.shutdown = std::chrono::milliseconds(20)}, l.get(), i));
     }
     std::thread sender([&] {
       std::uint64_t x = mix(seed + static_cast<std::uint64_t>(round));

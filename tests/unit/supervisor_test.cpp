@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "support/troupe_test_support.hpp"
@@ -159,6 +160,78 @@ TEST(Supervisor, ANameFollowsItsChildAcrossRestarts) {
   c.close();                                   // stops for good: the name goes
   c.join();
   EXPECT_FALSE(rt.lookup<Work>("backend").has_value());
+  shutdown_and_expect_accounting(rt);
+}
+
+// A coroutine child: run() starts again from its top on the fresh state.
+struct CoroChild : troupe::coro_actor<CoroChild, Work, Crash> {
+  CoroChild(journal* j, std::string name) : j_(j), name_(std::move(name)) {}
+  task run() {
+    j_->add("run " + name_);
+    for (;;) {
+      auto m = co_await recv();
+      if (std::holds_alternative<Crash>(m)) throw std::runtime_error("crash in " + name_);
+      j_->work.fetch_add(1);
+    }
+  }
+  void on_stop() { j_->add("stop " + name_); }
+  journal* j_;
+  std::string name_;
+};
+
+TEST(Supervisor, ACoroutineChildIsRestartedInPlace) {
+  troupe::runtime rt(quiet(2));
+  journal j;
+  auto sup = rt.spawn<troupe::supervisor>();
+  auto c = troupe::start_child<CoroChild>(sup, {}, &j, std::string("c"));
+  const troupe::actor_id id = c.id();
+  for (int i = 0; i < 3; ++i) c.send(Work{});
+  c.send(Crash{});
+  for (int i = 0; i < 100; ++i) c.send(Work{});  // queued during the restart: none lost
+  wait_until("all the work", [&] { return j.work.load() == 103; });
+  EXPECT_EQ(c.id(), id);
+  EXPECT_EQ(j.count("run c"), 2u);
+  EXPECT_EQ(j.count("stop c"), 1u);
+  c.kill();  // a kill restarts it too
+  wait_until("the restart after the kill", [&] { return j.count("run c") == 3; });
+  c.send(Work{});
+  wait_until("work after it", [&] { return j.work.load() == 104; });
+  c.close();  // ends it for good: run() sees actor_exit
+  c.join();
+  EXPECT_EQ(j.count("run c"), 3u);
+  wait_until("forgotten", [&] { return children_of(sup) == 0; });
+  shutdown_and_expect_accounting(rt);
+}
+
+TEST(Supervisor, AGroupRestartSuspendsACoroutineSiblingAndStartsItsRunAgain) {
+  troupe::runtime rt(quiet(2));
+  journal j;
+  auto sup = rt.spawn<troupe::supervisor>(
+      troupe::supervisor_options{.strategy = troupe::restart_strategy::one_for_all});
+  auto a = troupe::start_child<Child>(sup, {}, &j, std::string("a"));
+  auto b = troupe::start_child<CoroChild>(sup, {}, &j, std::string("b"));
+  wait_until("both started", [&] { return j.count("start a") == 1 && j.count("run b") == 1; });
+  a.send(Crash{});
+  wait_until("both restarted", [&] { return j.count("start a") == 2 && j.count("run b") == 2; });
+  EXPECT_EQ(j.count("stop b"), 1u);
+  b.send(Work{});
+  wait_until("b works", [&] { return j.work.load() == 1; });
+  shutdown_and_expect_accounting(rt);
+}
+
+TEST(Supervisor, AGivenUpCoroutineChildStopsOnce) {
+  troupe::runtime rt(quiet(2));
+  journal j;
+  auto sup = rt.spawn<troupe::supervisor>();
+  auto t = troupe::start_child<CoroChild>(sup, {.restart = troupe::restart_policy::temporary}, &j,
+                                          std::string("t"));
+  auto t_down = troupe::monitor(t);
+  t.send(Crash{});
+  const troupe::down d = t_down.get();
+  EXPECT_EQ(d.reason.what, troupe::exit_reason::kind::failed);
+  EXPECT_EQ(d.reason.error_text(), "crash in t");
+  EXPECT_EQ(j.count("stop t"), 1u);
+  EXPECT_EQ(j.count("run t"), 1u);
   shutdown_and_expect_accounting(rt);
 }
 

@@ -327,6 +327,14 @@ class actor_base {
   /// child is suspended and reported to its supervisor instead, unless it is stopping for
   /// good. Returns what the turn returns; the caller must not touch *this afterwards.
   turn_result stop_for(std::exception_ptr error) noexcept;
+  /// Consumer: stop_for() would suspend this actor rather than stop it (a supervised child
+  /// not stopping for good).
+  bool suspends_on_stop() const noexcept;
+  /// Consumer, at a turn boundary: a supervised child is asked to suspend for a group
+  /// restart (and is not stopping for good).
+  bool suspension_requested() const noexcept;
+  /// Consumer: a supervised child resumed after a suspension to stop for good (given up).
+  bool resumed_to_stop() noexcept;
   /// Consumer: the type of the message this actor's handler is handling on this thread's
   /// worker, or nullptr (in on_start(), on_stop(), between messages, not on a worker).
   const std::type_info* message_in_hand() const noexcept;
