@@ -136,6 +136,9 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   using message = typename detail::payload_of<Msgs...>::type;
   /// run() starts right after spawn, without waiting for a message.
   static constexpr bool starts_at_spawn = true;
+  /// A supervisor can restart a blocking actor in place (supervisor.hpp): run() starts
+  /// again, on a new fiber, on the fresh state.
+  static constexpr bool restartable_in_place = true;
   /// Smaller requested stacks are raised to this.
   static constexpr std::size_t min_stack_size = detail::min_fiber_stack_size;
   /// Larger requested stacks are refused: spawn throws troupe::error (1 GiB).
@@ -145,6 +148,10 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   /// Throws troupe::error if options.stack_size exceeds max_stack_size; spawn passes it on.
   explicit blocking_actor(fiber_options options = {})
       : stack_size_(detail::fiber_host::stack_size_for(options.stack_size)) {}
+  // Restart in place (supervision, see actor_base): every field here is the runtime's (the
+  // fiber, the stash of the kept mailbox, the wait state), so these assign nothing.
+  blocking_actor& operator=(const blocking_actor&) noexcept { return *this; }
+  blocking_actor& operator=(blocking_actor&&) noexcept { return *this; }
   ~blocking_actor() override = default;
 
   /// The next message, in send order per sender. Throws troupe::actor_exit at the close
@@ -428,6 +435,15 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
     budget_left_ = budget;
     turn_ = &turn;
     if (!fiber_.started()) {
+      // No fiber: the first turn, or a supervised child resumed after a suspension (its
+      // fiber ended then): restarted in place, or given up.
+      if (this->interrupted()) {
+        detail::turn_result r{};
+        if (this->supervision_request(r, nullptr) == detail::request_outcome::turn_ends) {
+          return r;
+        }
+        if (this->resumed_to_stop()) return stop(nullptr);
+      }
       try {
         fiber_.start(this->core(), stack_size_, &enter, this, type_label());
       } catch (...) {  // no stack could be mapped
@@ -439,6 +455,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
     if (this->mailbox_.signalled()) {
       if (auto e = this->serve_side()) return stop(std::move(e));
       killed_ = killed_ || this->kill_requested();  // kill() signals: receives throw now
+      unwind_to_suspend();
     }
     for (;;) {
       fiber_.resume();
@@ -451,7 +468,17 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
       // kill() may be what signalled: the fiber, parked in a wait, must see it now, or it
       // would park again and the actor go idle with the kill unnoticed.
       killed_ = killed_ || this->kill_requested();
+      unwind_to_suspend();
       // A timeout was served (or a spurious signal): let the body look again.
+    }
+  }
+
+  // A group restart asks this supervised child to suspend: its body must end first, so
+  // every receive and await throws actor_exit (as for a kill) until run() returns.
+  void unwind_to_suspend() noexcept {
+    if (!unwinding_ && this->suspension_requested()) {
+      unwinding_ = true;
+      killed_ = true;
     }
   }
 
@@ -466,6 +493,22 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
       }
     }
     timer_.disarm(*this);  // run() ended mid-wait (a failure): nothing stays pending
+    awaited_ = nullptr;
+    wait_ = wait_reason::message;
+    // A supervised child that failed, was killed or unwound for a group restart is
+    // suspended instead: its stash stays (it is part of its mailbox), and run() starts on a
+    // new fiber when it is restarted. A run() that returned, or let the close escape, ends
+    // it for good.
+    if (std::exchange(unwinding_, false) && !error) {
+      killed_ = false;
+      detail::turn_result r{};
+      if (this->supervision_request(r, nullptr) == detail::request_outcome::turn_ends) return r;
+      killed_ = this->kill_requested();  // no longer asked (stopping for good): as it was
+    }
+    if ((error || killed_) && this->suspends_on_stop()) {
+      killed_ = false;
+      return this->stop_for(std::move(error));
+    }
     while (node_type* n = stash_.pop_front()) {  // skipped or stashed, never received
       this->dead_letter(n);
       node_type::deallocate(n);
@@ -485,8 +528,9 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
   std::size_t stack_size_;
   unsigned budget_left_ = 0;
   wait_reason wait_ = wait_reason::message;
-  bool exiting_ = false;  // the close sentinel was taken
-  bool killed_ = false;   // kill() was seen: every receive and await throws actor_exit
+  bool exiting_ = false;    // the close sentinel was taken
+  bool killed_ = false;     // kill() was seen: every receive and await throws actor_exit
+  bool unwinding_ = false;  // ending run() to suspend for a group restart (killed_ is set)
 };
 
 }  // namespace troupe

@@ -9,10 +9,12 @@
 // Restart in place. A child is restarted in the same actor: same ref, same id, same mailbox,
 // same name (a ref held anywhere keeps working, and messages sent while it restarts wait in
 // its mailbox). A restart gives the actor a freshly constructed state by assignment,
-// `child = T(args...)` with the arguments given to start_child() (copied and kept), then runs
-// on_start() again before any further message. So T must be move-assignable: no const or
-// reference members, and a T that declares a destructor must also declare
-// `T& operator=(T&&) = default;`. Supervision supports event actors (troupe::actor) for now.
+// `child = T(args...)` with the arguments given to start_child() (copied and kept), then
+// starts it again before any further message: an event actor's on_start(), a coroutine or
+// blocking actor's run() from its top (a coroutine actor's frame and a blocking actor's fiber
+// end when it is suspended; messages it had set aside stay queued). So T must be
+// move-assignable: no const or reference members, and a T that declares a destructor must
+// also declare `T& operator=(T&&) = default;`. Every actor kind can be supervised.
 //
 // What a failure does to a child: the exception that escaped its handler is reported
 // (runtime_config::on_failure) and its on_stop() runs, as for any failure; the message
@@ -24,13 +26,15 @@
 // Strategies, on a child's failure or kill:
 //   one_for_one   restart that child.
 //   one_for_all   suspend every other child (at its next turn boundary: a long handler is
-//                 waited for; each runs on_stop()), then restart all of them in start order.
+//                 waited for; a coroutine or blocking actor's run() is ended by throwing
+//                 troupe::actor_exit from its receive or await, as a kill does; each runs
+//                 on_stop()), then restart all of them, resumed in start order.
 //   rest_for_one  the same, for the children started after the one that failed.
 // Policies (child_options::restart): permanent and transient children are restarted;
 // temporary ones are stopped for good (and, in a group restart, stopped rather than
 // restarted). close() of a child stops it for good whatever its policy: that is how a child
-// is ended. (transient differs from permanent only for actors that can stop normally on
-// their own, which event actors cannot.)
+// is ended; so does a coroutine or blocking child's run() that returns. transient and
+// permanent are therefore alike for now: both are restarted after a failure or a kill.
 //
 // Intensity: more than max_restarts restarts within `within` and the supervisor gives up:
 // it fails (troupe::error naming the last failure), stopping its children; its own
@@ -141,7 +145,8 @@ typename T::handle start_child(const supervisor::handle& sup, child_options opti
                                Args&&... args) {
   static_assert(
       requires { T::restartable_in_place; },
-      "troupe::start_child: only event actors (troupe::actor) can be supervised");
+      "troupe::start_child: T must be a troupe actor (actor, coro_actor or "
+      "blocking_actor)");
   static_assert(!std::is_final_v<T>,
                 "troupe::start_child: T must not be final (the runtime derives from it to "
                 "link the child to its supervisor)");

@@ -1,7 +1,7 @@
 // Supervision under restart storms (run under ThreadSanitizer by the tsan presets; the asan
 // preset's LeakSanitizer checks that nothing leaks):
-//   * children (event and coroutine actors) that fail on some messages and are killed at random by
-//   another thread, fed by
+//   * children (event, coroutine and blocking actors) that fail on some messages and are killed at
+//   random by another thread, fed by
 //     several sender threads: every message is handled at most once, per-sender order holds
 //     across restarts (the mailbox is kept), and handled + dead-lettered accounts for every
 //     message sent; for one_for_one, one_for_all and rest_for_one;
@@ -81,10 +81,23 @@ struct CoroChild : troupe::coro_actor<CoroChild, Msg> {
   int index_;
 };
 
-// Children 0 and 1 are event actors, 2 a coroutine actor; all have the handle ref<Msg>.
+// And as a blocking actor: each restart runs run() on a new fiber.
+struct BlockingChild : troupe::blocking_actor<BlockingChild, Msg> {
+  BlockingChild(ledger* l, int index) : l_(l), index_(index) {}
+  void run() {
+    l_->starts.fetch_add(1);
+    for (;;) record_message(l_, index_, recv());
+  }
+  ledger* l_;
+  int index_;
+};
+
+// Child 0 is an event actor, 1 a coroutine actor, 2 a blocking actor; all have the handle
+// ref<Msg>.
 troupe::ref<Msg> start_storm_child(const troupe::supervisor::handle& sup, troupe::child_options o,
                                    ledger* l, int i) {
-  if (i == 2) return troupe::start_child<CoroChild>(sup, o, l, i);
+  if (i == 1) return troupe::start_child<CoroChild>(sup, o, l, i);
+  if (i == 2) return troupe::start_child<BlockingChild>(sup, o, l, i);
   return troupe::start_child<Child>(sup, o, l, i);
 }
 

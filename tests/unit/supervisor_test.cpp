@@ -235,6 +235,61 @@ TEST(Supervisor, AGivenUpCoroutineChildStopsOnce) {
   shutdown_and_expect_accounting(rt);
 }
 
+// A blocking child: run() starts again, on a new fiber, from its top.
+struct BlockingChild : troupe::blocking_actor<BlockingChild, Work, Crash> {
+  BlockingChild(journal* j, std::string name) : j_(j), name_(std::move(name)) {}
+  void run() {
+    j_->add("run " + name_);
+    for (;;) {
+      auto m = recv();
+      if (std::holds_alternative<Crash>(m)) throw std::runtime_error("crash in " + name_);
+      j_->work.fetch_add(1);
+    }
+  }
+  void on_stop() { j_->add("stop " + name_); }
+  journal* j_;
+  std::string name_;
+};
+
+TEST(Supervisor, ABlockingChildIsRestartedInPlace) {
+  troupe::runtime rt(quiet(2));
+  journal j;
+  auto sup = rt.spawn<troupe::supervisor>();
+  auto c = troupe::start_child<BlockingChild>(sup, {}, &j, std::string("c"));
+  const troupe::actor_id id = c.id();
+  for (int i = 0; i < 3; ++i) c.send(Work{});
+  c.send(Crash{});
+  for (int i = 0; i < 100; ++i) c.send(Work{});
+  wait_until("all the work", [&] { return j.work.load() == 103; });
+  EXPECT_EQ(c.id(), id);
+  EXPECT_EQ(j.count("run c"), 2u);
+  EXPECT_EQ(j.count("stop c"), 1u);
+  c.kill();
+  wait_until("the restart after the kill", [&] { return j.count("run c") == 3; });
+  c.send(Work{});
+  wait_until("work after it", [&] { return j.work.load() == 104; });
+  c.close();
+  c.join();
+  EXPECT_EQ(j.count("run c"), 3u);
+  shutdown_and_expect_accounting(rt);
+}
+
+TEST(Supervisor, AGroupRestartUnwindsAWaitingBlockingSibling) {
+  troupe::runtime rt(quiet(2));
+  journal j;
+  auto sup = rt.spawn<troupe::supervisor>(
+      troupe::supervisor_options{.strategy = troupe::restart_strategy::one_for_all});
+  auto a = troupe::start_child<Child>(sup, {}, &j, std::string("a"));
+  auto b = troupe::start_child<BlockingChild>(sup, {}, &j, std::string("b"));
+  wait_until("both started", [&] { return j.count("start a") == 1 && j.count("run b") == 1; });
+  a.send(Crash{});  // b waits in recv(): it is unwound, suspended and run again
+  wait_until("both restarted", [&] { return j.count("start a") == 2 && j.count("run b") == 2; });
+  EXPECT_EQ(j.count("stop b"), 1u);
+  b.send(Work{});
+  wait_until("b works", [&] { return j.work.load() == 1; });
+  shutdown_and_expect_accounting(rt);
+}
+
 TEST(Supervisor, AKilledChildIsRestartedToo) {
   troupe::runtime rt(quiet(2));
   journal j;

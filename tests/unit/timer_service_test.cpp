@@ -51,9 +51,12 @@ TEST(TimerService, FiresInDeadlineOrderWhateverTheScheduleOrder) {
   log l;
   timer_service t;
   const auto now = timer_clock::now();
-  t.schedule(now + 30ms, new recording_task(&l, 3));
-  t.schedule(now + 10ms, new recording_task(&l, 1));
-  t.schedule(now + 20ms, new recording_task(&l, 2));
+  // 100 ms apart: the three must all be scheduled before the earliest is due, which a
+  // thread descheduled for tens of milliseconds (a loaded machine, ThreadSanitizer) missed
+  // with 10 ms gaps.
+  t.schedule(now + 300ms, new recording_task(&l, 3));
+  t.schedule(now + 100ms, new recording_task(&l, 1));
+  t.schedule(now + 200ms, new recording_task(&l, 2));
   while (fired_count(l) < 3) std::this_thread::sleep_for(1ms);
   EXPECT_EQ(l.fired, (std::vector<int>{1, 2, 3}));
   EXPECT_EQ(l.discarded.load(), 0);

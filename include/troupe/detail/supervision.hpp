@@ -22,8 +22,8 @@ namespace troupe {
 
 /// When a supervisor restarts a child that stopped (supervisor.hpp).
 enum class restart_policy : unsigned char {
-  permanent,  ///< after any stop other than close(): a failure or a kill
-  transient,  ///< after an abnormal stop only (for event actors, the same as permanent)
+  permanent,  ///< after a failure or a kill (close(), or run() returning, ends it for good)
+  transient,  ///< after an abnormal stop only: for now the same as permanent
   temporary,  ///< never: a stopped temporary child is forgotten
 };
 
