@@ -338,9 +338,10 @@ class actor_base {
   dead_letter_reason report_dead_letter(const std::type_info& type, actor_id sender) const noexcept;
 
   // Implemented by actor<Derived, Msgs...>, which knows the payload and node types.
-  virtual void drop_message(mailbox_node* n, actor_id sender) noexcept = 0;  // destroy + report
-  virtual void free_node(mailbox_node* n) noexcept = 0;                      // free a retired node
-  virtual void on_stop_hook() = 0;  // Derived::on_stop(), if any
+  /// Destroys n's payload and reports it as a dead letter sent by `sender` (0: not known).
+  virtual void drop_message(mailbox_node* n, actor_id sender) noexcept = 0;
+  virtual void free_node(mailbox_node* n) noexcept = 0;  // free a retired node
+  virtual void on_stop_hook() = 0;                       // Derived::on_stop(), if any
 
  public:
   /// The actor's C++ type. Any thread holding a reference (or the registry's lock).
