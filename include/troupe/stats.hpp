@@ -52,6 +52,13 @@ struct dead_letter {
   actor_id receiver;                   ///< the stopped actor the message was sent to
   const std::type_info& message_type;  ///< the message's C++ type
   dead_letter_reason reason = dead_letter_reason::stopped;
+  /// The actor whose handler sent the message (or set the result a then() continuation
+  /// waited for), or 0 if not known. Known when that send itself found the receiver
+  /// stopped, from a handler, on_start() or on_stop(), or a blocking or coroutine actor's
+  /// run(), on a worker of any runtime. 0 for a send from a thread outside the workers or
+  /// from a timer, for a late ask() reply, and for a message that was already queued when
+  /// the receiver stopped: mailboxes do not keep senders.
+  actor_id sender = 0;
 
   /// The message type's readable (demangled) name, e.g. "app::Add" where
   /// message_type.name() says "N3app3AddE". Allocates: call it when you report, not per
@@ -76,6 +83,7 @@ const char* to_string(dead_letter_reason reason) noexcept;
 
 /// One line for a log, with readable type names:
 ///   "dead letter: app::Add to actor 17 (killed)"
+///   "dead letter: app::Add to actor 17 from actor 9 (stopped)"   (the sender is known)
 ///   "dead letter: long to no actor (late_reply)"   (a late ask() reply: receiver 0)
 std::string to_string(const dead_letter& d);
 

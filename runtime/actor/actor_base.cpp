@@ -40,7 +40,7 @@ void actor_base::enqueue(mailbox_node* n) noexcept {
   // them, so this path does not touch our cache line.
   if (w != nullptr && w->coalesce(this, n)) return;
   if (refuses_sends()) {  // INV-STOP-1: our own message only, never a drain
-    dead_letter_chain(n, n);
+    dead_letter_chain(n, n, running_actor_id());
     return;
   }
   if (mailbox_.push(n)) became_runnable(w);  // else someone else owns it (INV-MAILBOX-3)
@@ -48,7 +48,7 @@ void actor_base::enqueue(mailbox_node* n) noexcept {
 
 void actor_base::enqueue_chain(mailbox_node* first, mailbox_node* last, worker& w) noexcept {
   if (refuses_sends()) {  // INV-STOP-1: the chain is this worker's own sends
-    dead_letter_chain(first, last);
+    dead_letter_chain(first, last, w.outbox_sender());
     return;
   }
   if (mailbox_.push_chain(first, last)) became_runnable(&w);
@@ -61,12 +61,13 @@ bool actor_base::refuses_sends() const noexcept {
   return (state_.load(memory_order_relaxed) & actor_state::stopped) != 0;
 }
 
-void actor_base::dead_letter_chain(mailbox_node* first, mailbox_node* last) noexcept {
+void actor_base::dead_letter_chain(mailbox_node* first, mailbox_node* last,
+                                   actor_id sender) noexcept {
   std::uint64_t n = 0;
   for (mailbox_node* m = first;;) {
     // relaxed: a private chain (the sender's own nodes), linked on this thread.
     mailbox_node* next = m == last ? nullptr : m->next.load(memory_order_relaxed);
-    drop_message(m);
+    drop_message(m, sender);
     free_node(m);
     ++n;
     if (next == nullptr) break;
@@ -89,7 +90,7 @@ void actor_base::post(side_node* n) noexcept {
   }
   if (refuses_sends()) {  // INV-STOP-1, as for a message
     n->next = nullptr;
-    discard_side(n, *this);
+    discard_side(n, *this, running_actor_id());
     return;
   }
   // relaxed: only a first guess for the CAS below.
@@ -112,11 +113,11 @@ side_node* actor_base::take_side() noexcept {
   return oldest_first;
 }
 
-void actor_base::discard_side(side_node* list, actor_base& a) noexcept {
+void actor_base::discard_side(side_node* list, actor_base& a, actor_id sender) noexcept {
   while (list != nullptr) {
     side_node* n = std::exchange(list, list->next);
     if (n->message_type != nullptr) {
-      a.report_dead_letter(*n->message_type);
+      a.report_dead_letter(*n->message_type, sender);
       a.core()->count_dead_letters(1);
     }
     n->handle(n, a, false);
@@ -140,7 +141,7 @@ std::exception_ptr actor_base::serve_side() noexcept {
     try {
       n->handle(n, *this, true);
     } catch (...) {
-      discard_side(list, *this);
+      discard_side(list, *this, 0);
       return std::current_exception();
     }
   }
@@ -258,7 +259,7 @@ void actor_base::drain_stopped() noexcept {
     free_retired(retired);
     if (n != nullptr) {
       if (!is_close_sentinel(n)) {
-        drop_message(n);
+        drop_message(n, 0);  // queued before the stop: its sender is not known
         ++dropped;
       }
       continue;
@@ -270,8 +271,8 @@ void actor_base::drain_stopped() noexcept {
       free_retired(last);
       break;
     }
-    if (mailbox_.clear_signal()) {  // a post() (INV-MAILBOX-6): discard what it posted
-      discard_side(take_side(), *this);
+    if (mailbox_.clear_signal()) {          // a post() (INV-MAILBOX-6): discard what it posted
+      discard_side(take_side(), *this, 0);  // posted before the stop: sender not known
       continue;
     }
     cpu_relax();  // a push is half done (INV-MAILBOX-1): its link store is imminent
@@ -280,11 +281,12 @@ void actor_base::drain_stopped() noexcept {
 }
 
 void actor_base::dead_letter(mailbox_node* n) noexcept {
-  drop_message(n);
+  drop_message(n, 0);
   core()->count_dead_letters(1);
 }
 
-dead_letter_reason actor_base::report_dead_letter(const std::type_info& type) const noexcept {
+dead_letter_reason actor_base::report_dead_letter(const std::type_info& type,
+                                                  actor_id sender) const noexcept {
   // relaxed: the bits that name the reason were set before `stopped` (or by the thread
   // that stopped the actor), and a dead letter is reported only for a stopped actor, by a
   // thread that has seen `stopped`.
@@ -299,7 +301,7 @@ dead_letter_reason actor_base::report_dead_letter(const std::type_info& type) co
   } else if ((s & actor_state::closed_by_shutdown) != 0) {
     reason = dead_letter_reason::shutdown;
   }
-  core()->report_dead_letter(id(), type, reason);
+  core()->report_dead_letter(id(), type, reason, sender);
   return reason;
 }
 

@@ -65,6 +65,7 @@ const char* to_string(dead_letter_reason reason) noexcept {
 std::string to_string(const dead_letter& d) {
   std::string s = "dead letter: " + d.message_type_name();
   s += d.receiver == 0 ? std::string(" to no actor") : " to actor " + std::to_string(d.receiver);
+  if (d.sender != 0) s += " from actor " + std::to_string(d.sender);
   s += " (";
   s += to_string(d.reason);
   s += ')';

@@ -107,7 +107,7 @@ void ask_timing::late_reply(const std::type_info& type) const noexcept {
   } else {
     core_->count_external_sent();
   }
-  core_->report_dead_letter(0, type, dead_letter_reason::late_reply);
+  core_->report_dead_letter(0, type, dead_letter_reason::late_reply, 0);
   core_->count_dead_letters(1);
 }
 

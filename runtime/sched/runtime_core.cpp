@@ -139,10 +139,10 @@ void runtime_core::count_dead_letters(std::uint64_t n) noexcept {
 }
 
 void runtime_core::report_dead_letter(actor_id receiver, const std::type_info& type,
-                                      dead_letter_reason reason) const noexcept {
+                                      dead_letter_reason reason, actor_id sender) const noexcept {
   if (!config_.on_dead_letter) return;
   try {
-    config_.on_dead_letter(dead_letter{receiver, type, reason});
+    config_.on_dead_letter(dead_letter{receiver, type, reason, sender});
   } catch (...) {
     std::fputs("troupe: the on_dead_letter callback threw; exception ignored\n", stderr);
   }

@@ -86,8 +86,9 @@ class runtime_core {
     external_sent_.fetch_add(1, memory_order_relaxed);
   }
   void count_dead_letters(std::uint64_t n) noexcept;
-  void report_dead_letter(actor_id receiver, const std::type_info& type,
-                          dead_letter_reason reason) const noexcept;
+  /// Calls on_dead_letter, if set; `sender` 0: not known (troupe::dead_letter::sender).
+  void report_dead_letter(actor_id receiver, const std::type_info& type, dead_letter_reason reason,
+                          actor_id sender) const noexcept;
   void report_failure(const actor_base& a, std::exception_ptr error) const noexcept;
 
   // ---- timers and fiber stacks ------------------------------------------------------------

@@ -67,7 +67,8 @@ class worker {
     // To the actor running this turn: its mailbox line is already ours, and the turn may
     // still take the message (a self-send chain must not cost a turn per message).
     // relaxed: our own turn record (turn_record.hpp), written by this thread.
-    if (dest == turn_.actor.load(memory_order_relaxed)) return false;
+    actor_base* const running = turn_.actor.load(memory_order_relaxed);
+    if (dest == running) return false;
     if (out_dest_ == dest) {
       if (out_first_ == nullptr) {
         out_first_ = n;
@@ -83,6 +84,9 @@ class worker {
       flush_outbox();
       dest->add_ref();  // the outbox keeps dest alive until the flush
       out_dest_ = dest;
+      // Kept for a dead letter: the turn's end flushes after turn_.actor is cleared, and
+      // the running actor may be gone by then. Once per destination per turn, not per message.
+      out_sender_ = running != nullptr ? running->id() : 0;
       out_first_ = out_last_ = n;
       out_len_ = 1;
       return true;
@@ -99,6 +103,10 @@ class worker {
   /// runtime_config::batch's default, so a chain is one receiver turn (docs/benchmarks.md,
   /// "Fan-in and fork-join variants").
   static constexpr std::uint32_t outbox_flush_every = 64;
+
+  /// Owner thread only: the actor whose turn filled the outbox (0: none), which sent its
+  /// chain. Read only when the chain becomes dead letters.
+  actor_id outbox_sender() const noexcept { return out_sender_; }
 
   /// Any thread: take the oldest runnable actor of this worker.
   bool steal(actor_base*& out) noexcept { return deque_.steal(out); }
@@ -133,6 +141,7 @@ class worker {
   mailbox_node* out_first_ = nullptr;  // null: the chain is empty (out_dest_ may be set)
   mailbox_node* out_last_ = nullptr;
   std::uint32_t out_len_ = 0;  // messages in the chain
+  actor_id out_sender_ = 0;    // id of the running actor when out_dest_ was set
   std::uint64_t tick_ = 0;
   std::uint64_t rng_;
   ws_deque<actor_base*> deque_;
@@ -145,6 +154,17 @@ class worker {
 
 /// The worker running on this thread, or nullptr on any other thread.
 extern constinit thread_local worker* tls_current_worker;
+
+/// The id of the actor whose turn this thread runs, on a worker of any runtime; 0 on any
+/// other thread or between turns. The running actor is alive while its turn runs. For dead
+/// letters only: the send path does not call it.
+inline actor_id running_actor_id() noexcept {
+  worker* const w = tls_current_worker;
+  if (w == nullptr) return 0;
+  // relaxed: our own turn record (turn_record.hpp), written by this thread.
+  const actor_base* const a = w->turn().actor.load(memory_order_relaxed);
+  return a != nullptr ? a->id() : 0;
+}
 
 /// The worker running on this thread if it belongs to `core`, else nullptr.
 inline worker* current_worker_of(const runtime_core* core) noexcept {

@@ -341,14 +341,15 @@ class actor_base {
   /// Turns a message the actor took but never handled (a blocking actor's stash) into a
   /// dead letter: reports and counts it and destroys its payload (the node is not freed).
   void dead_letter(mailbox_node* n) noexcept;
-  /// Reports one undeliverable message of `type` to the runtime's dead-letter callback;
-  /// returns the reason it gave.
-  dead_letter_reason report_dead_letter(const std::type_info& type) const noexcept;
+  /// Reports one undeliverable message of `type`, sent by actor `sender` (0: not known), to
+  /// the runtime's dead-letter callback; returns the reason it gave.
+  dead_letter_reason report_dead_letter(const std::type_info& type, actor_id sender) const noexcept;
 
   // Implemented by actor<Derived, Msgs...>, which knows the payload and node types.
-  virtual void drop_message(mailbox_node* n) noexcept = 0;  // destroy payload + report
-  virtual void free_node(mailbox_node* n) noexcept = 0;     // free a retired node
-  virtual void on_stop_hook() = 0;                          // Derived::on_stop(), if any
+  /// Destroys n's payload and reports it as a dead letter sent by `sender` (0: not known).
+  virtual void drop_message(mailbox_node* n, actor_id sender) noexcept = 0;
+  virtual void free_node(mailbox_node* n) noexcept = 0;  // free a retired node
+  virtual void on_stop_hook() = 0;                       // Derived::on_stop(), if any
 
  public:
   /// The actor's C++ type. Any thread holding a reference (or the registry's lock).
@@ -366,11 +367,14 @@ class actor_base {
   /// The actor has stopped: a send must dead-letter its own message (INV-STOP-1).
   bool refuses_sends() const noexcept;
   /// Dead-letters the sender's own chain first → … → last (one node: first == last),
-  /// which never entered the mailbox: reports, destroys and frees each node.
-  void dead_letter_chain(mailbox_node* first, mailbox_node* last) noexcept;
+  /// which never entered the mailbox: reports (naming `sender`, 0: not known), destroys and
+  /// frees each node.
+  void dead_letter_chain(mailbox_node* first, mailbox_node* last, actor_id sender) noexcept;
   /// Takes the side list, oldest first.
   side_node* take_side() noexcept;
-  static void discard_side(side_node* list, actor_base& a) noexcept;
+  /// Discards `list` of a's side nodes; those standing for messages become dead letters
+  /// naming `sender` (0: not known).
+  static void discard_side(side_node* list, actor_base& a, actor_id sender) noexcept;
   /// After winning the idle→non-empty transition: drain if stopped, else schedule on `w`
   /// (this runtime's worker running the caller, or nullptr: the injection queue).
   void became_runnable(worker* w) noexcept;

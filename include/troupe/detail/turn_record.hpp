@@ -10,7 +10,9 @@
 // repeats: the same `actor` and `taken` seen twice, a while apart, mean one handler has run
 // all that while, since every message taken advances `taken`.
 //
-// The send outbox (worker.hpp) reads `actor` to recognise a send to the running actor.
+// The send outbox (worker.hpp) reads `actor` to recognise a send to the running actor, and
+// the worker's own thread reads the running actor's id through it to name the sender of a
+// dead letter (running_actor_id(); the actor is alive while its turn runs).
 // A reader that wants the actor's id or type must first pin it through the registry and then
 // see the same reading again (actor_registry::pin_if_listed()).
 //

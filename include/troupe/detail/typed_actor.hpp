@@ -178,9 +178,9 @@ class typed_actor : public actor_base {
   }
 
  private:
-  void drop_message(mailbox_node* n) noexcept final {
+  void drop_message(mailbox_node* n, actor_id sender) noexcept final {
     auto* m = static_cast<node_type*>(n);
-    const dead_letter_scope scope(report_dead_letter(m->payload_type_info()));
+    const dead_letter_scope scope(report_dead_letter(m->payload_type_info(), sender));
     m->destroy_payload();
   }
   mailbox_node* make_node(const void* key, void* msg, bool rvalue) final {
