@@ -113,8 +113,10 @@ void weak_ref_follows_the_actors_memory(unsigned workers) {
     weak_add.lock().send(Add{1});
   }
   EXPECT_EQ(g_alive.load(), 1);
-  strong = {};  // the last ref: the actor is freed
-  EXPECT_EQ(g_alive.load(), 0);
+  // The last handle: the actor is freed, once the worker that stopped it has also dropped
+  // its life reference (finish() does so just after `terminated`, which join() waits for).
+  strong = {};
+  troupe::test::wait_until("the actor's memory to be freed", [] { return g_alive.load() == 0; });
   EXPECT_FALSE(static_cast<bool>(weak.lock()));
   EXPECT_FALSE(static_cast<bool>(weak_sub.lock()));
   EXPECT_FALSE(static_cast<bool>(weak_add.lock()));
