@@ -126,14 +126,7 @@ actor_base* spawn_supervised(runtime_core* core, child_link link, const Args&...
   auto* a = new supervised<T>(std::move(link), args...);
   a->add_ref();  // the slot's reference
   a->mark_supervised();
-  try {
-    register_spawned(core, a);
-  } catch (...) {
-    delete a;  // nobody else has seen it
-    throw;
-  }
-  if constexpr (T::starts_at_spawn || has_on_start<T>) a->start_now();
-  return a;
+  return register_and_start(core, a);
 }
 }  // namespace detail
 

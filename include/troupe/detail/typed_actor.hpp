@@ -215,6 +215,22 @@ concept has_on_start = requires(T& t) {
   t.on_start();
 };
 
+/// Registers `a`, freshly constructed and holding a reference for its first handle besides
+/// its life reference, with `core`, and starts it now if it runs before its first message:
+/// run() (coroutine and blocking actors) or on_start() (event actors). If registration fails
+/// (after shutdown), deletes it — nobody else has seen it — and rethrows.
+template <class T>
+T* register_and_start(runtime_core* core, T* a) {
+  try {
+    register_spawned(core, a);
+  } catch (...) {
+    delete a;
+    throw;
+  }
+  if constexpr (T::starts_at_spawn || has_on_start<T>) a->start_now();
+  return a;
+}
+
 /// Constructs T and registers it with `core`; returns its first handle.
 template <class T, class... Args>
 typename T::handle spawn_on(runtime_core* core, Args&&... args) {
@@ -228,16 +244,7 @@ typename T::handle spawn_on(runtime_core* core, Args&&... args) {
   // The handle's reference, taken before registration makes the actor visible: from then
   // on shutdown may close it, and it may stop and drop its life reference at once.
   a->add_ref();
-  try {
-    register_spawned(core, a);
-  } catch (...) {
-    delete a;  // nobody else has seen it
-    throw;
-  }
-  // Actors that run before their first message: run() (coroutine and blocking actors) or
-  // on_start() (event actors) starts on a worker now.
-  if constexpr (T::starts_at_spawn || has_on_start<T>) a->start_now();
-  return typename T::handle(adopt_tag{}, a);
+  return typename T::handle(adopt_tag{}, register_and_start(core, a));
 }
 
 template <class Derived, class... Msgs>
