@@ -120,9 +120,15 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
       // A kill() since the last message (this one is not run), or a supervisor's restart
       // (this one goes to the fresh state): checked for certain per message, since the
       // signal that also says so may be seen late (the state word shares the mailbox's
-      // cache line, which the pop above touched anyway).
-      if (this->interrupted()) {
-        if (auto r = interrupt(n)) return *r;
+      // cache line, which the pop above touched anyway). The same load says whether the
+      // mailbox is bounded (count the message) and whether a send asked to mute us.
+      bool mute_after = false;
+      if (this->needs_attention()) {
+        this->message_taken();
+        mute_after = this->take_mute_request();
+        if (this->interrupted()) {
+          if (auto r = interrupt(n)) return *r;
+        }
       }
       auto* m = static_cast<node_type*>(n);
       if (this->drop_if_stale(m, false, turn)) continue;  // a down demonitored since
@@ -133,9 +139,14 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
         return fail(std::current_exception());
       }
       m->destroy_payload();
+      // An earlier handler filled a bounded mailbox: end the turn; the worker mutes us.
+      if (mute_after) return detail::turn_result::runnable;
     }
     return detail::turn_result::runnable;
   }
+
+  // A send of ours left a bounded receiver over capacity: end the turn after this message.
+  void throttled() noexcept final { this->request_mute(); }
 
   // on_start(), if Derived has one and it has not run yet for this incarnation; what it threw.
   std::exception_ptr start_once() noexcept {

@@ -356,6 +356,7 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
         exiting_ = true;
         throw actor_exit{};
       }
+      this->message_taken();
       auto* node = static_cast<node_type*>(n);
       --budget_left_;  // skipped messages count too: a long scan still yields its worker
       if (this->drop_if_stale(node, false, *turn_)) continue;  // a down demonitored since
@@ -471,6 +472,16 @@ class blocking_actor : public detail::typed_actor<Derived, Msgs...> {
       unwind_to_suspend();
       // A timeout was served (or a spurious signal): let the body look again.
     }
+  }
+
+  // A send of run() left a bounded receiver over capacity: the fiber parks here, inside
+  // send(), and the worker mutes the actor until the receiver has drained; then send()
+  // returns. Not on the fiber (a continuation served by the turn): the actor is muted when
+  // its turn ends.
+  void throttled() noexcept final {
+    if (!fiber_.is_current()) return;
+    wait_ = wait_reason::yield;
+    detail::fiber_host::suspend_noexcept();
   }
 
   // A group restart asks this supervised child to suspend: its body must end first, so

@@ -258,6 +258,17 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
     return sleep_awaiter{this, detail::deadline_after(duration)};
   }
 
+  /// Sends `m` through `r` at once, as r.send(m) does, and returns an awaitable that
+  /// suspends run() while the receiver's bounded mailbox is over its capacity, until it has
+  /// drained to its low-water mark (troupe/bounded.hpp); ready at once otherwise. A plain
+  /// r.send() from run() is throttled too, but only when the turn ends.
+  ///   for (auto& item : items) co_await send(out, item);
+  template <class... Ts, class M>
+  auto send(const ref<Ts...>& r, M&& m) {
+    r.send(std::forward<M>(m));
+    return room_awaiter{this};
+  }
+
   /// Awaitable: sleep_for() until `deadline` on the steady clock (at once if it has passed).
   auto sleep_until(std::chrono::steady_clock::time_point deadline) noexcept {
     return sleep_awaiter{this, deadline};
@@ -281,7 +292,18 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
     message,  // in recv() or recv_for() (timed_): resume with the next message, or nullopt
     reply,    // in co_await on a result: not ready yet
     sleep,    // in sleep_for(): timer_ has not expired yet
+    room,     // in co_await send(): the receiver's bounded mailbox is over capacity
     resume    // the result is ready, the sleep over, or either ended early (end_await())
+  };
+
+  struct room_awaiter {
+    coro_actor* self;
+    // Ready unless the send asked the worker to mute us (bounded.hpp).
+    bool await_ready() noexcept { return !detail::mute_pending_on_this_thread(); }
+    void await_suspend(std::coroutine_handle<>) noexcept {  // back to run_turn()
+      self->wait_ = wait_reason::room;
+    }
+    void await_resume() noexcept {}
   };
 
   // How a co_await on a result, or a sleep, ended, if not by the result or the deadline
@@ -410,6 +432,7 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
       exiting_ = true;
       return true;
     }
+    this->message_taken();
     auto* node = static_cast<node_type*>(n);
     --budget_left_;
     if (this->drop_if_stale(node, false, *turn_)) return take_next();  // demonitored since
@@ -522,6 +545,10 @@ class coro_actor : public detail::typed_actor<Derived, Msgs...> {
     }
     for (;;) {
       if (coro_.done()) return stop(nullptr);
+      if (wait_ == wait_reason::room) {        // co_await send() filled a bounded mailbox
+        wait_ = wait_reason::resume;           // the next turn resumes run()
+        return detail::turn_result::runnable;  // the worker mutes us meanwhile
+      }
       // Side notifications first: a result the coroutine awaits, then() continuations.
       if (this->mailbox_.signalled()) {
         if (auto e = this->serve_side()) return stop(std::move(e));

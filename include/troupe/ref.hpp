@@ -31,11 +31,13 @@
 // allocation); see docs/architecture.md for the measured difference.
 #pragma once
 
+#include <chrono>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -107,6 +109,30 @@ class ref {
     }
   }
 
+  /// Sends `m` if the actor's bounded mailbox has room below its capacity, else returns
+  /// false and leaves `m` untouched (troupe/bounded.hpp). Always sends to an unbounded
+  /// actor. Any thread, never waits.
+  template <class M>
+  bool try_send(M&& m) const {
+    return send_reserved(nullptr, std::forward<M>(m));
+  }
+
+  /// Sends `m`, waiting at most `timeout` for room in the actor's bounded mailbox; false
+  /// (and `m` untouched) if there was none by then. Sends at once to an unbounded actor.
+  /// For threads outside the pool: on a worker thread (inside a handler) it throws
+  /// troupe::error, since waiting there would block the worker; use send() or try_send().
+  template <class M, class Rep, class Period>
+  bool send_for(M&& m, std::chrono::duration<Rep, Period> timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::ceil<std::chrono::steady_clock::duration>(timeout);
+    return send_reserved(&deadline, std::forward<M>(m));
+  }
+
+  /// How many messages the actor's mailbox holds, if it counts them (a bounded mailbox,
+  /// troupe/bounded.hpp); std::nullopt for an unbounded one. Approximate while sends and
+  /// receives are in flight.
+  std::optional<std::size_t> queue_length() const { return get("queue_length")->queue_length(); }
+
   /// Posts the close sentinel: the actor handles everything sent before it, runs its
   /// on_stop() and stops. Idempotent. A coroutine or blocking actor that is awaiting a
   /// result when the sentinel arrives stops waiting (troupe::actor_exit): see
@@ -176,6 +202,37 @@ class ref {
                   "source ref does not (a ref narrows only to a subset of its own message "
                   "types, in any order)");
     return o.w_ == 0 ? 0 : ~reinterpret_cast<detail::ref_word>(o.actor());
+  }
+
+  // try_send() and send_for(): a place first (reserve_room()), then the node.
+  template <class M>
+  bool send_reserved(const std::chrono::steady_clock::time_point* deadline, M&& m) const {
+    static_assert(detail::is_one_of<std::remove_cvref_t<M>, Msgs...>,
+                  "troupe::ref::try_send/send_for: the actor does not handle this message "
+                  "type (it is not in the actor's message list actor<Derived, Msgs...>)");
+    detail::actor_base* a = get(deadline == nullptr ? "try_send" : "send_for");
+    if (!a->reserve_room(deadline)) return false;
+    struct give_back_unless_sent {  // the node could not be built: the place is not used
+      detail::actor_base* a;
+      ~give_back_unless_sent() {
+        if (a != nullptr) a->release_room();
+      }
+    } guard{a};
+    detail::mailbox_node* n = nullptr;
+    if (w_ > 0) {
+      n = detail::message_node<Msgs...>::make(std::forward<M>(m));
+    } else {
+      using T = std::remove_cvref_t<M>;
+      constexpr bool rvalue = !std::is_lvalue_reference_v<M> && !std::is_const_v<M>;
+      static_assert(rvalue || std::is_copy_constructible_v<T>,
+                    "troupe::ref::try_send: an lvalue message is copied, so its type must be "
+                    "copyable (std::move it in)");
+      void* p = const_cast<void*>(static_cast<const void*>(std::addressof(m)));
+      n = a->make_node(&detail::message_key<T>, p, rvalue);
+    }
+    guard.a = nullptr;
+    a->enqueue_reserved(n);
+    return true;
   }
 
   template <class M>

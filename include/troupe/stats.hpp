@@ -33,6 +33,9 @@ struct runtime_stats {
   std::uint64_t failed = 0;         ///< actors stopped by an exception escaping a handler
   std::uint64_t steals = 0;         ///< runnable actors taken from another worker's deque
   std::uint64_t parks = 0;          ///< times a worker went to sleep for lack of work
+  /// times an actor was muted: its send left a bounded mailbox over capacity, and it was
+  /// not run again until that mailbox drained (troupe/bounded.hpp)
+  std::uint64_t muted = 0;
   /// send_every() timers that cancelled themselves because their target had stopped
   std::uint64_t timers_cancelled_by_stop = 0;
 };

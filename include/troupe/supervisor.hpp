@@ -123,10 +123,16 @@ namespace detail {
 /// Spawns a supervised child of type T on `core` (see start_child()).
 template <class T, class... Args>
 actor_base* spawn_supervised(runtime_core* core, child_link link, const Args&... args) {
-  auto* a = new supervised<T>(std::move(link), args...);
-  a->add_ref();  // the slot's reference
-  a->mark_supervised();
-  return register_and_start(core, a);
+  auto start = [core](auto* a) -> actor_base* {
+    a->add_ref();  // the slot's reference
+    a->mark_supervised();
+    return register_and_start(core, a);
+  };
+  if constexpr (declares_mailbox_capacity<T>) {  // bounded (bounded.hpp)
+    return start(new supervised<bounded_actor<T>>(std::move(link), T::mailbox_capacity, args...));
+  } else {
+    return start(new supervised<T>(std::move(link), args...));
+  }
 }
 }  // namespace detail
 

@@ -4,6 +4,7 @@
 #include "troupe/actor.hpp"           // IWYU pragma: export
 #include "troupe/ask.hpp"             // IWYU pragma: export
 #include "troupe/blocking_actor.hpp"  // IWYU pragma: export
+#include "troupe/bounded.hpp"         // IWYU pragma: export
 #include "troupe/coro_actor.hpp"      // IWYU pragma: export
 #include "troupe/diagnostics.hpp"     // IWYU pragma: export
 #include "troupe/error.hpp"           // IWYU pragma: export

@@ -39,7 +39,13 @@ void actor_base::enqueue(mailbox_node* n) noexcept {
   // Joins the turn's other sends to us; enqueue_chain() checks for a stop when it pushes
   // them, so this path does not touch our cache line.
   if (w != nullptr && w->coalesce(this, n)) return;
-  if (refuses_sends()) {  // INV-STOP-1: our own message only, never a drain
+  // relaxed: as refuses_sends(); `bounded` is set before registration.
+  const std::uint32_t s = state_.load(memory_order_relaxed);
+  if ((s & (actor_state::stopped | actor_state::bounded)) == actor_state::bounded) [[unlikely]] {
+    enqueue_bounded(n, w);  // counts, and may make the sender wait (bounded_send.cpp)
+    return;
+  }
+  if ((s & actor_state::stopped) != 0) {  // INV-STOP-1: our own message only, never a drain
     dead_letter_chain(n, n, running_actor_id());
     return;
   }
@@ -224,6 +230,13 @@ void actor_base::finish(std::exception_ptr error) noexcept {
   // INV-STOP-1: from here on a send that sees `stopped` dead-letters its own message, and
   // this RMW makes sure every sending thread sees it after at most one more push.
   mailbox_.publish_to_producers();
+  if ((before & actor_state::bounded) != 0) {
+    // INV-BOUND-2: `stopped` before the waiters are taken; a sender registering later sees
+    // the stop in its recheck and wakes itself.
+    // seq_cst: orders our `stopped` RMW before wake_all()'s exchange in the total order.
+    std::atomic_thread_fence(memory_order_seq_cst);
+    bound()->wake_all();
+  }
   runtime_core* const core = this->core();
   if (error && !after_suspension) core->report_failure(*this, error);
   // Monitors and links (INV-WATCH-2: `before` says whether anyone watched us in time);

@@ -1,5 +1,5 @@
 // runtime/actor/shard_table.hpp — process-wide numbering of registry shards, so an actor
-// can name its runtime and its shard in 16 bits of its state word instead of keeping an
+// can name its runtime and its shard in 14 bits of its state word instead of keeping an
 // 8-byte runtime_core pointer.
 //
 // Every runtime_core reserves a range of consecutive shard ids (one per registry shard)

@@ -275,6 +275,14 @@ void fiber::suspend() {
   if (unwinding_) throw fiber_unwind{};
 }
 
+void fiber::suspend_noexcept() noexcept {
+  assert(state_ == state::running && "suspend() outside the fiber");
+  // INV-FIBER-6: a fiber being destroyed does not switch; its next suspend() throws.
+  if (unwinding_) return;
+  switch_to(fiber_access::caller(*this), tsan_caller_, caller_stack_bottom_, caller_stack_size_,
+            &caller_stack_bottom_, &caller_stack_size_);
+}
+
 fiber* fiber::current() noexcept { return t_current; }
 
 // ---- fiber_host (include/troupe/detail/fiber_host.hpp) ----------------------------------
@@ -321,5 +329,13 @@ void fiber_host::reset() noexcept { delete std::exchange(fiber_, nullptr); }
   assert(f != nullptr && "fiber_host::suspend() called outside a fiber");
   f->suspend();
 }
+
+void fiber_host::suspend_noexcept() noexcept {
+  fiber* f = t_current;
+  assert(f != nullptr && "fiber_host::suspend_noexcept() called outside a fiber");
+  f->suspend_noexcept();
+}
+
+bool fiber_host::is_current() const noexcept { return fiber_ != nullptr && t_current == fiber_; }
 
 }  // namespace troupe::detail

@@ -96,6 +96,9 @@ class fiber {
   /// Body only, on this fiber: switch back to the thread's resume(). Throws fiber_unwind if
   /// the fiber is being destroyed (INV-FIBER-6).
   void suspend();
+  /// suspend() for a noexcept caller: a fiber being destroyed returns at once instead of
+  /// throwing, and unwinds at its next suspend() (INV-FIBER-6).
+  void suspend_noexcept() noexcept;
 
   /// The body has returned or thrown; its stack is back in the pool (INV-FIBER-3).
   bool done() const noexcept { return state_ == state::done; }

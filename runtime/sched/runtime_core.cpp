@@ -403,6 +403,7 @@ runtime_stats runtime_core::stats() const {
     s.dead_lettered += c.dead_lettered.load(memory_order_relaxed);
     s.steals += c.steals.load(memory_order_relaxed);
     s.parks += c.parks.load(memory_order_relaxed);
+    s.muted += c.muted.load(memory_order_relaxed);
   }
   // relaxed: as above.
   s.sent += external_sent_.load(memory_order_relaxed);

@@ -20,6 +20,18 @@ void flush_thread_outbox() noexcept {
   if (worker* w = tls_current_worker) w->flush_outbox();
 }
 
+bool flush_thread_outbox_before_idle() noexcept {
+  worker* const w = tls_current_worker;
+  if (w == nullptr) return false;
+  w->flush_outbox();
+  return w->mute_pending();
+}
+
+bool mute_pending_on_this_thread() noexcept {
+  worker* const w = tls_current_worker;
+  return w != nullptr && w->mute_pending();
+}
+
 void count_set_aside(bool entered) noexcept {
   // A stash is used only by its actor's consumer, on a worker of the actor's runtime.
   if (worker* w = tls_current_worker) {
@@ -190,9 +202,33 @@ void worker::run_turn(actor_base* a) noexcept {
   flush_outbox();
   last_direct_ = nullptr;
   worker_counters::add(counters_.handled, turn_.taken.load(memory_order_relaxed) - taken_before);
+  if (mute_target_ != nullptr) [[unlikely]] {
+    if (end_muted(a, r)) return;
+  }
   if (r == turn_result::runnable) reinject(a);  // behind everyone else: fairness
   // Stealable work waiting while others sleep (a relaxed notify may have raced): offer it.
   if (deque_.size() != 0) core_.idle().notify_relaxed();
+}
+
+bool worker::request_mute(actor_base* receiver) noexcept {
+  if (mute_target_ != nullptr) return false;  // the turn waits for the first one it filled
+  receiver->add_ref();                        // released by end_muted()
+  mute_target_ = receiver;
+  return true;
+}
+
+bool worker::end_muted(actor_base* a, turn_result r) noexcept {
+  actor_base* const receiver = std::exchange(mute_target_, nullptr);
+  // A turn that ended otherwise (stopped, suspended, idle) is not muted: only one that
+  // still owns its mailbox and would be queued again waits.
+  bool parked = false;
+  if (r == turn_result::runnable) {
+    (void)a->take_mute_request();  // a flag its own turn did not get to see
+    parked = a->mute_on(*receiver);
+    if (parked) worker_counters::add(counters_.muted, 1);
+  }
+  receiver->release();
+  return parked;
 }
 
 void worker::run() noexcept {

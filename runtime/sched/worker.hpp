@@ -104,6 +104,17 @@ class worker {
   /// "Fan-in and fork-join variants").
   static constexpr std::uint32_t outbox_flush_every = 64;
 
+  /// Owner thread only, from a send in the running actor's turn that left `receiver`'s
+  /// bounded mailbox over capacity: the actor is muted on it when the turn ends (only on
+  /// the first such receiver of the turn: false for any later one).
+  bool request_mute(actor_base* receiver) noexcept;
+  /// Owner thread only: the running turn must end muted (request_mute() was called).
+  bool mute_pending() const noexcept { return mute_target_ != nullptr; }
+  /// Owner thread only: sends to `dest` (a bounded actor) must not be chained.
+  void forget_direct(const actor_base* dest) noexcept {
+    if (last_direct_ == dest) last_direct_ = nullptr;
+  }
+
   /// Owner thread only: the actor whose turn filled the outbox (0: none), which sent its
   /// chain. Read only when the chain becomes dead letters.
   actor_id outbox_sender() const noexcept { return out_sender_; }
@@ -124,6 +135,9 @@ class worker {
   void run_turn(actor_base* a) noexcept;
   void push_deque(actor_base* a) noexcept;
   void reinject(actor_base* a) noexcept;
+  /// After a turn that called request_mute(): parks `a` on the receiver if the turn ended
+  /// runnable and it may wait (true: the caller must not queue it).
+  bool end_muted(actor_base* a, turn_result r) noexcept;
 
   runtime_core& core_;
   const unsigned index_;
@@ -140,8 +154,9 @@ class worker {
   actor_base* out_dest_ = nullptr;     // holds a reference while set
   mailbox_node* out_first_ = nullptr;  // null: the chain is empty (out_dest_ may be set)
   mailbox_node* out_last_ = nullptr;
-  std::uint32_t out_len_ = 0;  // messages in the chain
-  actor_id out_sender_ = 0;    // id of the running actor when out_dest_ was set
+  std::uint32_t out_len_ = 0;          // messages in the chain
+  actor_id out_sender_ = 0;            // id of the running actor when out_dest_ was set
+  actor_base* mute_target_ = nullptr;  // request_mute()'s receiver, with a reference
   std::uint64_t tick_ = 0;
   std::uint64_t rng_;
   ws_deque<actor_base*> deque_;

@@ -18,6 +18,7 @@ struct alignas(cache_line) worker_counters {
   atomic<std::uint64_t> dead_lettered{0};
   atomic<std::uint64_t> steals{0};
   atomic<std::uint64_t> parks{0};
+  atomic<std::uint64_t> muted{0};  // actors muted on a full bounded mailbox
   // Messages moved into / out of an actor's stash (message_stash.hpp) on this worker.
   atomic<std::uint64_t> stashed{0};
   atomic<std::uint64_t> unstashed{0};

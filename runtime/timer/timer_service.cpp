@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "sync/futex.hpp"
+#include "troupe/detail/bounded_mailbox.hpp"
 
 namespace troupe::detail {
 namespace {
@@ -194,6 +195,7 @@ bool timer_service::active(const timer_node* n) const noexcept {
 
 void timer_service::run() noexcept {
   tls_timer_thread_of = this;
+  never_wait_for_room_on_this_thread();  // a tick to a full bounded mailbox overshoots
   pthread_setname_np(pthread_self(), "troupe-timer");  // for top, perf and the idle benchmark
   std::unique_lock lock(mu_);
   while (!stopped_) {

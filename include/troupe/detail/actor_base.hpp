@@ -53,7 +53,13 @@
 //                 child runs on_stop(), suspends and reports.
 //   restart_pending  set by the supervisor before it resumes a suspended child: its next
 //                 turn restarts it in place (a fresh state; on_start() again).
-//   bits 16..31   not a state: the process-wide id of the registry shard the actor was
+//   bounded      set once, before the actor is registered, for an actor with a bounded
+//                mailbox (bounded_actor<T>, detail/bounded_mailbox.hpp): its sends take the
+//                bounded path and its consumer counts what it takes.
+//   mute_requested  set by the consumer (an event actor's send in its own turn found a
+//                bounded receiver over capacity): the turn ends after the message in hand
+//                and the worker mutes the actor; cleared by the consumer when it sees it.
+//   bits 18..31   not a state: the process-wide id of the registry shard the actor was
 //                 added to, which also names its runtime (runtime/actor/shard_table.hpp);
 //                 stored once by the registry before the actor is published, never
 //                 changed; 0 if the actor was never registered.
@@ -97,12 +103,15 @@
 // a run queue; a stopped actor is never queued.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <new>
+#include <optional>
 #include <typeinfo>
 
+#include "troupe/detail/bounded_mailbox.hpp"
 #include "troupe/detail/mpsc_mailbox.hpp"
 #include "troupe/detail/sync.hpp"
 #include "troupe/detail/turn_record.hpp"
@@ -153,6 +162,11 @@ class dead_letter_scope {
 
 /// Pushes the send outbox of the worker running on this thread, if any (worker.hpp).
 void flush_thread_outbox() noexcept;
+/// flush_thread_outbox(), before the running actor goes idle: true if the turn sent to a
+/// full bounded mailbox and the actor must be muted instead (it then stays non-idle).
+bool flush_thread_outbox_before_idle() noexcept;
+/// The turn running on this thread sent to a full bounded mailbox and ends muted.
+bool mute_pending_on_this_thread() noexcept;
 
 /// A notification posted to an actor outside its mailbox (see "Side channel" above).
 struct side_node {
@@ -212,8 +226,29 @@ class actor_base {
   /// list is this very one may be an exact ref (ref.hpp). Any thread holding a reference.
   virtual const void* message_list() const noexcept = 0;
   /// Appends a message node; schedules the actor, or drains it if stopped. Wait-free
-  /// apart from waking a parked worker. Never throws.
+  /// apart from waking a parked worker — except to a full bounded mailbox from a thread
+  /// outside the pool, which waits for room (see troupe/bounded.hpp). Never throws.
   void enqueue(mailbox_node* n) noexcept;
+  // ---- bounded mailboxes (detail/bounded_mailbox.hpp, runtime/actor/bounded_send.cpp) -----
+  /// The count and waiters of a bounded mailbox; nullptr for an unbounded actor.
+  virtual bounded_state* bound() noexcept { return nullptr; }
+  /// Any thread, before try_send() or send_for() builds its message: takes a place in a
+  /// bounded mailbox, waiting until `deadline` if there is none (nullptr: no wait). Always
+  /// true for an unbounded or stopped actor. Throws troupe::error for a wait on a worker.
+  bool reserve_room(const std::chrono::steady_clock::time_point* deadline);
+  /// Gives back a place reserve_room() took, for a message that was never built.
+  void release_room() noexcept;
+  /// Sends a message whose place reserve_room() took (as enqueue(), without counting again).
+  void enqueue_reserved(mailbox_node* n) noexcept;
+  /// Messages queued and not yet taken, if the mailbox counts them (a bounded one).
+  std::optional<std::size_t> queue_length() noexcept;
+  /// Worker, after the turn of this actor, which sent to the full bounded mailbox of
+  /// `receiver`: parks this actor (it stays non-idle, in no run queue) until the receiver
+  /// has drained to its low-water mark or stopped. False if it must not wait (INV-BOUND-3,
+  /// or no memory): the caller schedules it again.
+  bool mute_on(actor_base& receiver) noexcept;
+  /// Any thread: runs a muted actor again (its wait for room is over).
+  void unmute() noexcept;
   /// Appends a chain of message nodes from worker `w` (its send outbox, see worker.hpp);
   /// schedules or drains like enqueue(). Counted when each node was sent.
   void enqueue_chain(mailbox_node* first, mailbox_node* last, worker& w) noexcept;
@@ -243,6 +278,14 @@ class actor_base {
   /// runtime's FIFO queue, so that children resumed one after another start in that order;
   /// otherwise on the calling worker, like a send.
   void resume_suspended(bool restart, bool in_order = false) noexcept;
+
+  /// Before registration: the actor has a bounded mailbox (bounded_actor's constructor).
+  void mark_bounded() noexcept;
+  /// Consumer (the worker running its turn), whose send found a bounded receiver over
+  /// capacity: the sender must wait after this send. Default: nothing (the worker mutes the
+  /// actor once its turn ends); an event actor ends its turn early, a blocking actor parks
+  /// its fiber here.
+  virtual void throttled() noexcept {}
 
   /// Schedules a fresh actor without a message, for actors whose body starts running at
   /// spawn (coroutine and blocking actors). No-op if a send already scheduled it.
@@ -279,6 +322,22 @@ class actor_base {
   actor_base& operator=(actor_base&&) noexcept { return *this; }
 
   bool is_close_sentinel(const mailbox_node* n) const noexcept { return n == &close_node_; }
+  /// Consumer: one message taken from the mailbox (not the sentinel). For a bounded actor,
+  /// counts it, which may wake its waiting senders; a bit test otherwise.
+  void message_taken() noexcept {
+    // relaxed: `bounded` is set before registration (published with the actor).
+    if ((state_.load(memory_order_relaxed) & bounded_bit) != 0) [[unlikely]] {
+      bound()->taken_one();
+    }
+  }
+  /// Consumer, per message of an event actor: a kill, a supervisor's request, a bounded
+  /// mailbox to count or a mute to act on (one relaxed load of the state word).
+  bool needs_attention() const noexcept;
+  /// Consumer: clears mute_requested; true if it was set and this turn's worker holds the
+  /// receiver to mute on (else the request is stale: from a turn that ended otherwise).
+  bool take_mute_request() noexcept;
+  /// Event actors' throttled(): asks the turn to end after the message in hand.
+  void request_mute() noexcept;
   /// Consumer only: true exactly once, in the actor's first turn that asks (sets `started`).
   bool first_start() noexcept;
   /// Frees a dummy that pop() retired (the close sentinel is part of the actor: kept).
@@ -300,8 +359,9 @@ class actor_base {
     const mailbox_node* const sentinel = &close_node_;
     // Sends this turn left in the worker's outbox go out first: once idle, the actor's next
     // turn may start on another worker at once, and its sends must not overtake these
-    // (per-sender order).
-    flush_thread_outbox();
+    // (per-sender order). A turn that must end muted does not go idle: the worker parks
+    // the actor (bounded mailboxes).
+    if (flush_thread_outbox_before_idle()) return false;
     mailbox_node* retired = nullptr;
     if (!mailbox_.try_mark_idle(retired)) return false;
     if (retired != nullptr && retired != sentinel) Node::deallocate(retired);
@@ -360,6 +420,7 @@ class actor_base {
 
  private:
   friend class runtime_core;
+  friend class worker;  // end_muted(): take_mute_request()
   friend class actor_registry;
   friend class name_table;
 
@@ -403,6 +464,16 @@ class actor_base {
   turn_result suspend(std::exception_ptr error, bool asked, bool run_on_stop) noexcept;
   void supervised_stopped(std::exception_ptr error, std::uint32_t state) noexcept;
   static constexpr std::uint32_t supervised_bit = 1u << 12;  // actor_state::supervised
+  static constexpr std::uint32_t bounded_bit = 1u << 16;     // actor_state::bounded
+  /// enqueue() for a bounded actor (`w`: this runtime's worker running the caller, if any).
+  void enqueue_bounded(mailbox_node* n, worker* w) noexcept;
+  /// Pushes a counted message and schedules or drains (the tail of every send path).
+  void push_counted(mailbox_node* n, worker* w) noexcept;
+  /// Outside thread: waits until a place is reserved, or `deadline` passes (false).
+  bool wait_for_room(bounded_state& b,
+                     const std::chrono::steady_clock::time_point* deadline) noexcept;
+  /// Seq_cst read of `stopped`, for INV-BOUND-2's recheck.
+  bool stopped_for_waiters() const noexcept;
   /// Sets `named` (see the state machine); true if the actor had not stopped yet. Only under
   /// the name table's lock (runtime/actor/name_table.cpp).
   bool mark_named() noexcept;
@@ -433,7 +504,9 @@ inline constexpr std::uint32_t supervised = 1u << 12;
 inline constexpr std::uint32_t final_stop = 1u << 13;
 inline constexpr std::uint32_t suspend_requested = 1u << 14;
 inline constexpr std::uint32_t restart_pending = 1u << 15;
-inline constexpr unsigned shard_shift = 16;  // the registry shard, see above
+inline constexpr std::uint32_t bounded = 1u << 16;
+inline constexpr std::uint32_t mute_requested = 1u << 17;
+inline constexpr unsigned shard_shift = 18;  // the registry shard, see above
 inline constexpr unsigned max_shards = 1u << (32 - shard_shift);
 }  // namespace actor_state
 
@@ -463,6 +536,14 @@ inline bool actor_base::interrupted() const noexcept {
   return (state_.load(memory_order_relaxed) &
           (actor_state::kill_requested | actor_state::suspend_requested |
            actor_state::restart_pending)) != 0;
+}
+
+inline bool actor_base::needs_attention() const noexcept {
+  // relaxed: as interrupted(); `bounded` is set before registration, and `mute_requested`
+  // only by this consumer.
+  return (state_.load(memory_order_relaxed) &
+          (actor_state::kill_requested | actor_state::suspend_requested |
+           actor_state::restart_pending | actor_state::bounded | actor_state::mute_requested)) != 0;
 }
 
 inline bool actor_base::is_supervised() const noexcept {

@@ -61,6 +61,11 @@ class fiber_host {
 
   /// Body only: gives the worker back until the next resume(), perhaps on another worker.
   static void suspend();
+  /// suspend() from a noexcept function (a send that waits for room): a fiber being
+  /// destroyed returns at once, and unwinds at its next suspend() instead.
+  static void suspend_noexcept() noexcept;
+  /// This fiber is the one running on the calling thread.
+  bool is_current() const noexcept;
 
  private:
   fiber* fiber_ = nullptr;

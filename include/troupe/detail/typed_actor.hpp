@@ -6,6 +6,8 @@
 // add only their run_turn(). Installed because they do; not API.
 #pragma once
 
+#include <concepts>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,7 +15,9 @@
 #include <typeinfo>
 #include <utility>
 
+#include "troupe/bounded.hpp"
 #include "troupe/detail/actor_base.hpp"
+#include "troupe/detail/bounded_mailbox.hpp"
 #include "troupe/detail/message_node.hpp"
 #include "troupe/detail/message_stash.hpp"
 #include "troupe/detail/names.hpp"
@@ -169,6 +173,7 @@ class typed_actor : public actor_base {
       exiting = true;  // receives throw once the stash is empty
       return set_aside::closed;
     }
+    message_taken();
     if (exiting) {
       dead_letter(n);
       return set_aside::dropped;
@@ -231,6 +236,41 @@ T* register_and_start(runtime_core* core, T* a) {
   return a;
 }
 
+/// T declares a bounded mailbox: `static constexpr std::size_t mailbox_capacity = N;`.
+template <class T>
+concept declares_mailbox_capacity = requires {
+  { T::mailbox_capacity } -> std::convertible_to<std::size_t>;
+};
+
+/// The first of Args is troupe::bounded (a spawn option, not a constructor argument).
+template <class... Args>
+inline constexpr bool starts_with_bounded = false;
+template <class First, class... Rest>
+inline constexpr bool starts_with_bounded<First, Rest...> =
+    std::is_same_v<std::remove_cvref_t<First>, troupe::bounded>;
+
+/// A new T from `args`: a bounded_actor<T> if T declares mailbox_capacity (the declared
+/// capacity) or `args` start with troupe::bounded (that capacity, which wins).
+template <class T, class First, class... Rest>
+T* new_actor(First&& first, Rest&&... rest) {
+  if constexpr (std::is_same_v<std::remove_cvref_t<First>, troupe::bounded>) {
+    return new bounded_actor<T>(first.capacity, std::forward<Rest>(rest)...);
+  } else if constexpr (declares_mailbox_capacity<T>) {
+    return new bounded_actor<T>(T::mailbox_capacity, std::forward<First>(first),
+                                std::forward<Rest>(rest)...);
+  } else {
+    return new T(std::forward<First>(first), std::forward<Rest>(rest)...);
+  }
+}
+template <class T>
+T* new_actor() {
+  if constexpr (declares_mailbox_capacity<T>) {
+    return new bounded_actor<T>(T::mailbox_capacity);
+  } else {
+    return new T();
+  }
+}
+
 /// Constructs T and registers it with `core`; returns its first handle.
 template <class T, class... Args>
 typename T::handle spawn_on(runtime_core* core, Args&&... args) {
@@ -240,7 +280,7 @@ typename T::handle spawn_on(runtime_core* core, Args&&... args) {
   static_assert(!(T::starts_at_spawn && has_on_start<T>),
                 "troupe::spawn: on_start() is for event actors (troupe::actor); a coroutine "
                 "or blocking actor starts in run(): do the start-up work at its top");
-  T* a = new T(std::forward<Args>(args)...);
+  T* a = new_actor<T>(std::forward<Args>(args)...);
   // The handle's reference, taken before registration makes the actor visible: from then
   // on shutdown may close it, and it may stop and drop its life reference at once.
   a->add_ref();
