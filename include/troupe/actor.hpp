@@ -122,10 +122,11 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
       // signal that also says so may be seen late (the state word shares the mailbox's
       // cache line, which the pop above touched anyway). The same load says whether the
       // mailbox is bounded (count the message) and whether a send asked to mute us.
-      bool mute_after = false;
       if (this->needs_attention()) {
         this->message_taken();
-        mute_after = this->take_mute_request();
+        // An earlier handler filled a bounded mailbox: this message is the turn's last
+        // (the loop ends after it, and the worker mutes us).
+        if (this->take_mute_request()) i = budget - 1;
         if (this->interrupted()) {
           if (auto r = interrupt(n)) return *r;
         }
@@ -139,8 +140,6 @@ class actor : public detail::typed_actor<Derived, Msgs...> {
         return fail(std::current_exception());
       }
       m->destroy_payload();
-      // An earlier handler filled a bounded mailbox: end the turn; the worker mutes us.
-      if (mute_after) return detail::turn_result::runnable;
     }
     return detail::turn_result::runnable;
   }

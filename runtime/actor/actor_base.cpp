@@ -39,14 +39,14 @@ void actor_base::enqueue(mailbox_node* n) noexcept {
   // Joins the turn's other sends to us; enqueue_chain() checks for a stop when it pushes
   // them, so this path does not touch our cache line.
   if (w != nullptr && w->coalesce(this, n)) return;
-  // relaxed: as refuses_sends(); `bounded` is set before registration.
+  // relaxed: as refuses_sends(); `bounded` is set before registration. One test for both.
   const std::uint32_t s = state_.load(memory_order_relaxed);
-  if ((s & (actor_state::stopped | actor_state::bounded)) == actor_state::bounded) [[unlikely]] {
-    enqueue_bounded(n, w);  // counts, and may make the sender wait (bounded_send.cpp)
-    return;
-  }
-  if ((s & actor_state::stopped) != 0) {  // INV-STOP-1: our own message only, never a drain
-    dead_letter_chain(n, n, running_actor_id());
+  if ((s & (actor_state::stopped | actor_state::bounded)) != 0) [[unlikely]] {
+    if ((s & actor_state::stopped) != 0) {  // INV-STOP-1: our own message only, never a drain
+      dead_letter_chain(n, n, running_actor_id());
+    } else {
+      enqueue_bounded(n, w);  // counts, and may make the sender wait (bounded_send.cpp)
+    }
     return;
   }
   if (mailbox_.push(n)) became_runnable(w);  // else someone else owns it (INV-MAILBOX-3)

@@ -170,8 +170,7 @@ void worker::push_outbox_chain() noexcept {
   out_dest_->enqueue_chain(first, out_last_, *this);
 }
 
-void worker::flush_outbox() noexcept {
-  if (out_dest_ == nullptr) return;
+void worker::flush_outbox_to_dest() noexcept {
   push_outbox_chain();
   std::exchange(out_dest_, nullptr)->release();
 }

@@ -59,7 +59,9 @@ class worker {
 
   /// Owner thread only: pushes the outbox's chain, if any. Run at the end of every turn
   /// and before anything that must come after this thread's earlier sends (close()).
-  void flush_outbox() noexcept;
+  void flush_outbox() noexcept {
+    if (out_dest_ != nullptr) flush_outbox_to_dest();
+  }
 
   /// Owner thread only, from a send to `dest` inside a turn. Returns true if `n` joined the
   /// outbox (the caller must not push it); false if the caller must push it now.
@@ -130,6 +132,7 @@ class worker {
   bool steal_from_others(actor_base*& out) noexcept;
   void push_outbox_chain() noexcept;
   void flush_outbox_early() noexcept;
+  void flush_outbox_to_dest() noexcept;
   bool pop_injected(actor_base*& out) noexcept;
   bool any_work_visible() noexcept;
   void run_turn(actor_base* a) noexcept;
