@@ -235,7 +235,7 @@ void actor_base::finish(std::exception_ptr error) noexcept {
     // the stop in its recheck and wakes itself.
     // seq_cst: orders our `stopped` RMW before wake_all()'s exchange in the total order.
     std::atomic_thread_fence(memory_order_seq_cst);
-    bound()->wake_all();
+    bounds().wake_all();
   }
   runtime_core* const core = this->core();
   if (error && !after_suspension) core->report_failure(*this, error);

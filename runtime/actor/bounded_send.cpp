@@ -72,6 +72,8 @@ void actor_base::mark_bounded() noexcept {
   state_.fetch_or(actor_state::bounded, memory_order_relaxed);
 }
 
+void actor_base::count_taken() noexcept { bounds().taken_one(); }
+
 bool actor_base::stopped_for_waiters() const noexcept {
   // seq_cst: INV-BOUND-2 — the recheck after the waiter's push and fence.
   return (state_.load(memory_order_seq_cst) & actor_state::stopped) != 0;
@@ -93,7 +95,7 @@ bool actor_base::take_mute_request() noexcept {
 std::optional<std::size_t> actor_base::queue_length() noexcept {
   // relaxed: `bounded` is set before registration.
   if ((state_.load(memory_order_relaxed) & actor_state::bounded) == 0) return std::nullopt;
-  return bound()->queued();
+  return bounds().queued();
 }
 
 void actor_base::push_counted(mailbox_node* n, worker* w) noexcept {
@@ -105,7 +107,7 @@ void actor_base::push_counted(mailbox_node* n, worker* w) noexcept {
 }
 
 void actor_base::enqueue_bounded(mailbox_node* n, worker* w) noexcept {
-  bounded_state& b = *bound();
+  bounded_state& b = bounds();
   // Every send to a bounded actor is counted on its own: never chained in the outbox.
   if (w != nullptr) w->forget_direct(this);
   worker* const here = tls_current_worker;  // this runtime's or another's
@@ -129,7 +131,7 @@ void actor_base::enqueue_bounded(mailbox_node* n, worker* w) noexcept {
 bool actor_base::reserve_room(const std::chrono::steady_clock::time_point* deadline) {
   // relaxed: `bounded` is set before registration.
   if ((state_.load(memory_order_relaxed) & actor_state::bounded) == 0) return true;
-  bounded_state& b = *bound();
+  bounded_state& b = bounds();
   if (b.try_reserve()) return true;
   if (refuses_sends()) {  // stopped: the send dead-letters anyway
     (void)b.add_one();
@@ -147,7 +149,7 @@ bool actor_base::reserve_room(const std::chrono::steady_clock::time_point* deadl
 
 void actor_base::release_room() noexcept {
   // relaxed: `bounded` is set before registration.
-  if ((state_.load(memory_order_relaxed) & actor_state::bounded) != 0) bound()->unreserve();
+  if ((state_.load(memory_order_relaxed) & actor_state::bounded) != 0) bounds().unreserve();
 }
 
 void actor_base::enqueue_reserved(mailbox_node* n) noexcept {
@@ -201,7 +203,7 @@ bool actor_base::mute_on(actor_base& receiver) noexcept {
   bounded_state* const mine = bound();
   // INV-BOUND-3: an actor over its own capacity drains rather than waits.
   if (mine != nullptr && mine->over_capacity()) return false;
-  bounded_state& theirs = *receiver.bound();
+  bounded_state& theirs = receiver.bounds();
   if (!bounded_state::mute_unless_waiting(mine, theirs)) return false;
   auto* w = new (std::nothrow) actor_waiter;
   if (w == nullptr) {  // no memory for a waiter: overshoot instead

@@ -326,9 +326,15 @@ class actor_base {
   /// counts it, which may wake its waiting senders; a bit test otherwise.
   void message_taken() noexcept {
     // relaxed: `bounded` is set before registration (published with the actor).
-    if ((state_.load(memory_order_relaxed) & bounded_bit) != 0) [[unlikely]] {
-      bound()->taken_one();
-    }
+    if ((state_.load(memory_order_relaxed) & bounded_bit) != 0) [[unlikely]] count_taken();
+  }
+  /// message_taken() for a bounded actor: bound()->taken_one(), out of line.
+  void count_taken() noexcept;
+  /// *bound(), for an actor known to be bounded (its `bounded` bit is set).
+  bounded_state& bounds() noexcept {
+    bounded_state* const b = bound();
+    if (b == nullptr) __builtin_unreachable();  // tells the compiler; see the caller's test
+    return *b;
   }
   /// Consumer, per message of an event actor: a kill, a supervisor's request, a bounded
   /// mailbox to count or a mute to act on (one relaxed load of the state word).

@@ -8,12 +8,13 @@
 // load anyway (docs/architecture.md, "Bounded mailboxes").
 //
 // Fields:
-//   queued    messages sent through the bounded path and not yet taken by the consumer.
-//             A sender increments it (send(): after the fact, try_send()/send_for(): by a
-//             CAS that reserves a place below the capacity); the consumer decrements it for
-//             each message it takes. It may exceed the capacity: a send from inside the
-//             pool never blocks, and timer and runtime sends (downs, exit signals) never
-//             wait.
+//   sent      messages sent through the bounded path: a sender increments it (send(): after
+//             the fact, try_send()/send_for(): by a CAS that reserves a place below the
+//             capacity).
+//   taken     messages the consumer has taken, as it last published them; taken_count, its
+//             exact count, which only it writes. Queued = sent − taken. It may exceed the
+//             capacity: a send from inside the pool never blocks, and timer and runtime
+//             sends (downs, exit signals) never wait.
 //   waiters   a lock-free LIFO list of the senders waiting for room: muted actors (event
 //             and coroutine actors after their turn, a blocking actor parked in send()) and
 //             outside threads blocked in send() or send_for().
@@ -22,12 +23,12 @@
 //
 // Invariants:
 //   INV-BOUND-1  A waiter is woken exactly once: by whoever takes the whole list with one
-//                exchange (wake_all()) — the consumer, when a message it takes leaves at
-//                most low_water queued; the actor's finish(), once it has stopped; or the
+//                exchange (wake_all()) — the consumer, when it publishes a count that leaves
+//                at most low_water queued; the actor's finish(), once it has stopped; or the
 //                registering sender itself, when its recheck finds room or a stop.
 //   INV-BOUND-2  No wake-up is lost. A registering sender pushes its waiter, then (after a
-//                seq_cst fence) reads `queued` and the state word; the consumer decrements
-//                `queued` (a seq_cst RMW), then reads `waiters` (seq_cst); finish() sets
+//                seq_cst fence) reads `sent`, `taken` and the state word; the consumer
+//                publishes `taken` (a seq_cst store), then reads `waiters` (seq_cst); finish() sets
 //                `stopped`, then (after a seq_cst fence) exchanges `waiters`. In the single
 //                total order of these operations one side sees the other: the sender sees
 //                room or the stop and wakes the list itself, or the consumer or finish()
@@ -37,6 +38,11 @@
 //                the actors in a would-be cycle, the last to set its flag sees the next
 //                one's flag set and backs off. A bounded actor whose own mailbox is over
 //                its capacity never waits either (it must drain for its own senders).
+//   INV-BOUND-4  The consumer publishes `taken` every publish_every takes, and
+//                publish_every <= low_water + 1. So a consumer that has taken everything and
+//                goes idle published last when at most publish_every - 1 <= low_water were
+//                queued, and woke the waiters then; a waiter registering later reads at most
+//                that many in its recheck and wakes itself. No waiter waits on an idle actor.
 #pragma once
 
 #include <cstddef>
@@ -60,61 +66,73 @@ struct room_waiter {
 class bounded_state {
  public:
   explicit bounded_state(std::size_t capacity) noexcept
-      : capacity_(capacity == 0 ? 1 : capacity), low_water_(capacity_ / 2) {}
+      : capacity_(static_cast<std::int64_t>(capacity == 0 ? 1 : capacity)),
+        low_water_(capacity_ / 2),
+        publish_every_(low_water_ + 1 < 32 ? low_water_ + 1 : 32) {}
   bounded_state(const bounded_state&) = delete;
   bounded_state& operator=(const bounded_state&) = delete;
   ~bounded_state();
 
-  std::size_t capacity() const noexcept { return capacity_; }
-  /// Waiters are woken when a message taken leaves at most this many queued.
-  std::size_t low_water() const noexcept { return low_water_; }
+  std::size_t capacity() const noexcept { return static_cast<std::size_t>(capacity_); }
 
-  /// Approximate: messages queued and not yet taken (0 if the count is transiently low).
+  /// Approximate: messages queued and not yet taken (sends and takes in flight race with it).
   std::size_t queued() const noexcept {
-    // relaxed: a snapshot for metrics and policies; nothing is read through it.
-    const std::int64_t q = queued_.load(memory_order_relaxed);
+    // relaxed (both): a snapshot for metrics and policies; nothing is read through it.
+    const std::int64_t q =
+        sent_.load(memory_order_relaxed) - taken_count_.load(memory_order_relaxed);
     return q < 0 ? 0 : static_cast<std::size_t>(q);
   }
-  /// One more message queued, unconditionally; returns how many are queued now.
+  /// One more message queued, unconditionally; returns how many are queued now, as far as
+  /// the consumer has published its takes (an overestimate by less than publish_every_).
   std::int64_t add_one() noexcept {
-    // relaxed: a count only; the message itself is published by the mailbox push.
-    return queued_.fetch_add(1, memory_order_relaxed) + 1;
+    // relaxed (all): counts only; the message itself is published by the mailbox push.
+    const std::int64_t s = sent_.fetch_add(1, memory_order_relaxed) + 1;
+    const std::int64_t q = s - taken_.load(memory_order_relaxed);
+    // Over capacity as published: look at the consumer's exact count before throttling
+    // (its line is read only near the capacity).
+    return q <= capacity_ ? q : s - taken_count_.load(memory_order_relaxed);
   }
   /// Reserves a place if fewer than capacity() are queued (try_send(), send_for()).
   bool try_reserve() noexcept {
-    // relaxed (all): a count only, as add_one().
-    std::int64_t q = queued_.load(memory_order_relaxed);
-    while (q < static_cast<std::int64_t>(capacity_)) {
-      if (queued_.compare_exchange_weak(q, q + 1, memory_order_relaxed, memory_order_relaxed)) {
+    // relaxed (all): counts only, as add_one().
+    std::int64_t s = sent_.load(memory_order_relaxed);
+    while (s - taken_.load(memory_order_relaxed) < capacity_ ||
+           s - taken_count_.load(memory_order_relaxed) < capacity_) {
+      if (sent_.compare_exchange_weak(s, s + 1, memory_order_relaxed, memory_order_relaxed)) {
         return true;
       }
     }
     return false;
   }
   /// Gives back a place taken by add_one() or try_reserve() for a message never pushed.
-  void unreserve() noexcept { taken_one(); }
-  /// Consumer: one message taken. Wakes the waiters if that leaves at most low_water.
+  void unreserve() noexcept {
+    // seq_cst: as publish()'s store, INV-BOUND-2 (fewer queued may let a waiter go).
+    sent_.fetch_sub(1, memory_order_seq_cst);
+    if (waiters_.load(memory_order_seq_cst) != nullptr) wake_all();  // seq_cst: INV-BOUND-2
+  }
+  /// Consumer: one message taken. Every publish_every_ takes, publishes the count and wakes
+  /// the waiters if at most low_water are queued (INV-BOUND-4).
   void taken_one() noexcept {
-    // seq_cst: INV-BOUND-2 — ordered before our read of waiters_, against a registering
-    // sender's push of its waiter and its read of queued_.
-    const std::int64_t q = queued_.fetch_sub(1, memory_order_seq_cst) - 1;
-    // seq_cst: INV-BOUND-2, as above.
-    if (q <= static_cast<std::int64_t>(low_water_) &&
-        waiters_.load(memory_order_seq_cst) != nullptr) {
-      wake_all();
-    }
+    // relaxed: only the consumer writes it; other threads read it for queued() only.
+    const std::int64_t t = taken_count_.load(memory_order_relaxed) + 1;
+    taken_count_.store(t, memory_order_relaxed);
+    if (t - taken_.load(memory_order_relaxed) >= publish_every_) publish(t);
   }
   /// Is there room for a waiter to stop waiting (INV-BOUND-2's recheck)? `for_thread`: a
   /// thread waits to reserve a place (room below capacity); an actor waits for low water.
   bool has_room(bool for_thread) const noexcept {
-    // seq_cst: INV-BOUND-2 — after the registering sender's push and fence.
-    const std::int64_t q = queued_.load(memory_order_seq_cst);
-    return q <= static_cast<std::int64_t>(for_thread ? capacity_ - 1 : low_water_);
+    const std::int64_t room = for_thread ? capacity_ - 1 : low_water_;
+    // seq_cst (both): INV-BOUND-2 — after the registering sender's push and fence. The
+    // published count is what no wake-up is lost against; the exact one (relaxed: a hint)
+    // only spares a wait the consumer has not published the end of yet.
+    const std::int64_t s = sent_.load(memory_order_seq_cst);
+    return s - taken_.load(memory_order_seq_cst) <= room ||
+           s - taken_count_.load(memory_order_relaxed) <= room;
   }
-  /// Over capacity: a sender of this actor must not wait (INV-BOUND-3).
+  /// Consumer: over capacity, so a send of this actor must not wait (INV-BOUND-3).
   bool over_capacity() const noexcept {
-    // relaxed: the consumer's own count, a hint for its own decision.
-    return queued_.load(memory_order_relaxed) > static_cast<std::int64_t>(capacity_);
+    // relaxed (both): the consumer's own count, and a hint of the senders'.
+    return sent_.load(memory_order_relaxed) - taken_count_.load(memory_order_relaxed) > capacity_;
   }
 
   /// Pushes `w` onto the waiter list (INV-BOUND-2: the caller then rechecks).
@@ -148,11 +166,29 @@ class bounded_state {
   }
 
  private:
-  atomic<std::int64_t> queued_{0};
+  void publish(std::int64_t t) noexcept {
+    // seq_cst: INV-BOUND-2 — ordered before our read of waiters_, against a registering
+    // sender's push of its waiter and its read of taken_.
+    taken_.store(t, memory_order_seq_cst);
+    // seq_cst: INV-BOUND-2, as above.
+    if (waiters_.load(memory_order_seq_cst) != nullptr &&
+        sent_.load(memory_order_relaxed) - t <= low_water_) {  // relaxed: as add_one()
+      wake_all();
+    }
+  }
+
+  // Four cache lines, so that the senders' count, the consumer's published count and its
+  // per-message count never share a line: each send and each take touches only its own,
+  // and the other side reads it at most once per publish_every_ takes.
+  // Read-mostly: the constants, the waiter list (written only when a sender waits), muted_.
+  const std::int64_t capacity_;
+  const std::int64_t low_water_;       // waiters are woken at or below this many queued
+  const std::int64_t publish_every_;  // at most low_water_ + 1 (INV-BOUND-4)
   atomic<room_waiter*> waiters_{nullptr};
-  const std::size_t capacity_;
-  const std::size_t low_water_;
   atomic<bool> muted_{false};
+  alignas(cache_line) atomic<std::int64_t> sent_{0};   // senders: messages counted in
+  alignas(cache_line) atomic<std::int64_t> taken_{0};  // consumer: taken, as published
+  alignas(cache_line) atomic<std::int64_t> taken_count_{0};  // consumer: taken, exact
 };
 
 /// Marks the calling thread as one whose sends never wait for room (the timer thread): its
