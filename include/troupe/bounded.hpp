@@ -44,10 +44,16 @@
 // actor that sleeps, holds its muted senders for that long; awaiting a result (co_await
 // on a result, await()) still drains the mailbox (messages are set aside), so it does not.
 //
-// Cost: an unbounded actor pays nothing (the send and dispatch paths test bits of words
-// they load anyway). A bounded actor's send is pushed on its own (never chained in the
-// sender's outbox) with one atomic add; each message taken costs one atomic subtract
-// (docs/benchmarks.md, "Bounded mailboxes").
+// Cost: an unbounded actor's send and dispatch paths test bits of words they load anyway
+// (a few instructions per message, docs/benchmarks.md). A bounded actor's send is pushed on
+// its own (never chained in the sender's outbox) with one atomic add; its consumer counts
+// what it takes on a cache line of its own and publishes the count every 32 messages at
+// most. A bounded actor is 256 bytes larger (four cache lines of counts). A pipeline with a
+// bound of 1,000 runs as fast as the unbounded one, or faster, in under 1 MB of memory
+// where the unbounded one grows by 80–130 MB (docs/benchmarks.md, "Bounded mailboxes").
+//
+// The fast capacity check reads the consumer's published count, which lags by up to 31
+// messages; a sender that would wait, and queue_length(), read the exact count.
 #pragma once
 
 #include <cstddef>
