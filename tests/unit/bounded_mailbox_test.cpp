@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -319,6 +320,32 @@ TEST(Bounded, AMutedSenderThatIsKilledStopsOnceRunAgain) {
   p.kill();
   returns_within("the killed producer to stop", [&] { p.join(); });
   shutdown_and_expect_accounting(rt);
+}
+
+// ---- supervision ------------------------------------------------------------------------
+
+struct Crash {};
+struct BoundedChild : troupe::actor<BoundedChild, Item, Crash> {
+  static constexpr std::size_t mailbox_capacity = 16;
+  explicit BoundedChild(std::shared_ptr<std::atomic<long>> c) : count(std::move(c)) {}
+  void on(Item) { ++*count; }
+  void on(Crash) { throw std::runtime_error("crash"); }
+  std::shared_ptr<std::atomic<long>> count;
+};
+
+TEST(Bounded, ASupervisedChildKeepsItsBoundedMailboxAcrossARestart) {
+  troupe::runtime rt(with_workers(2));
+  auto sup = rt.spawn<troupe::supervisor>(troupe::supervisor_options{});
+  auto count = std::make_shared<std::atomic<long>>(0);
+  auto c = troupe::start_child<BoundedChild>(sup, {}, count);
+  ASSERT_TRUE(c.queue_length().has_value()) << "a declared capacity holds for a child too";
+  c.send(Crash{});
+  for (long i = 0; i < 100; ++i) c.send(Item{i});  // from outside: waits for room
+  wait_until("every item, after the restart", [&] { return count->load() == 100; });
+  EXPECT_TRUE(c.queue_length().has_value());
+  sup.close();
+  returns_within("the supervisor to stop", [&] { sup.join(); });
+  rt.shutdown();
 }
 
 // ---- cycles ----------------------------------------------------------------------------

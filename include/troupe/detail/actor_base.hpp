@@ -326,7 +326,8 @@ class actor_base {
   /// counts it, which may wake its waiting senders; a bit test otherwise.
   void message_taken() noexcept {
     // relaxed: `bounded` is set before registration (published with the actor).
-    if ((state_.load(memory_order_relaxed) & bounded_bit) != 0) [[unlikely]] count_taken();
+    if ((state_.load(memory_order_relaxed) & bounded_bit) != 0) [[unlikely]]
+      count_taken();
   }
   /// message_taken() for a bounded actor: bound()->taken_one(), out of line.
   void count_taken() noexcept;

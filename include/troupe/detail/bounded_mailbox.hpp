@@ -182,12 +182,12 @@ class bounded_state {
   // and the other side reads it at most once per publish_every_ takes.
   // Read-mostly: the constants, the waiter list (written only when a sender waits), muted_.
   const std::int64_t capacity_;
-  const std::int64_t low_water_;       // waiters are woken at or below this many queued
+  const std::int64_t low_water_;      // waiters are woken at or below this many queued
   const std::int64_t publish_every_;  // at most low_water_ + 1 (INV-BOUND-4)
   atomic<room_waiter*> waiters_{nullptr};
   atomic<bool> muted_{false};
-  alignas(cache_line) atomic<std::int64_t> sent_{0};   // senders: messages counted in
-  alignas(cache_line) atomic<std::int64_t> taken_{0};  // consumer: taken, as published
+  alignas(cache_line) atomic<std::int64_t> sent_{0};         // senders: messages counted in
+  alignas(cache_line) atomic<std::int64_t> taken_{0};        // consumer: taken, as published
   alignas(cache_line) atomic<std::int64_t> taken_count_{0};  // consumer: taken, exact
 };
 
