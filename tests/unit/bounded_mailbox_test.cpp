@@ -62,6 +62,23 @@ struct PlainSink : troupe::actor<PlainSink, Item> {
   void on(Item) {}
 };
 
+// A Sink held at its gate in the handler of Item{0}: nothing more is taken until
+// seen->gate_open.
+troupe::ref<Item> spawn_gated_sink(troupe::runtime& rt, const std::shared_ptr<Seen>& seen) {
+  seen->gate_open = false;
+  auto s = rt.spawn<Sink>(seen);
+  s.send(Item{0});  // taken at once; its handler waits at the gate
+  wait_until("the sink to enter its first handler", [&] { return seen->entered.load(); });
+  return s;
+}
+
+// spawn_gated_sink(), then Item{1} .. Item{capacity}: the mailbox is exactly full.
+troupe::ref<Item> spawn_full_sink(troupe::runtime& rt, const std::shared_ptr<Seen>& seen) {
+  auto s = spawn_gated_sink(rt, seen);
+  for (long i = 1; i <= static_cast<long>(Sink::mailbox_capacity); ++i) s.send(Item{i});
+  return s;
+}
+
 TEST(Bounded, ADeclaredCapacityOrTheSpawnOptionBoundsTheMailboxAndItsLengthIsObservable) {
   troupe::runtime rt(with_workers(2));
   auto seen = std::make_shared<Seen>();
@@ -77,10 +94,7 @@ TEST(Bounded, ADeclaredCapacityOrTheSpawnOptionBoundsTheMailboxAndItsLengthIsObs
 TEST(Bounded, TheQueueLengthCountsWhatIsQueued) {
   troupe::runtime rt(with_workers(2));
   auto seen = std::make_shared<Seen>();
-  seen->gate_open = false;
-  auto s = rt.spawn<Sink>(seen);
-  s.send(Item{0});
-  wait_until("the sink to enter its first handler", [&] { return seen->entered.load(); });
+  auto s = spawn_gated_sink(rt, seen);
   for (long i = 1; i <= 10; ++i) s.send(Item{i});
   EXPECT_EQ(s.queue_length(), 10u);
   seen->gate_open = true;
@@ -166,11 +180,7 @@ TEST(Bounded, ACoroutineThatAwaitsItsSendsWaitsForRoom) { run_pipeline<CoroProdu
 TEST(Bounded, AnOutsideThreadBlocksInSendUntilThereIsRoom) {
   troupe::runtime rt(with_workers(2));
   auto seen = std::make_shared<Seen>();
-  seen->gate_open = false;
-  auto s = rt.spawn<Sink>(seen);
-  s.send(Item{0});  // taken at once; its handler waits at the gate
-  wait_until("the sink to enter its first handler", [&] { return seen->entered.load(); });
-  for (long i = 1; i <= static_cast<long>(Sink::mailbox_capacity); ++i) s.send(Item{i});
+  auto s = spawn_full_sink(rt, seen);
   std::atomic<bool> returned{false};
   std::thread blocked([&] {
     s.send(Item{static_cast<long>(Sink::mailbox_capacity) + 1});
@@ -249,11 +259,7 @@ struct TriesSendFor : troupe::actor<TriesSendFor, Next> {
 TEST(Bounded, SendForInsideAHandlerThatWouldWaitIsAClearError) {
   troupe::runtime rt(with_workers(2));
   auto seen = std::make_shared<Seen>();
-  seen->gate_open = false;
-  auto s = rt.spawn<Sink>(seen);
-  s.send(Item{0});
-  wait_until("the sink to enter its first handler", [&] { return seen->entered.load(); });
-  for (long i = 1; i <= static_cast<long>(Sink::mailbox_capacity); ++i) s.send(Item{i});
+  auto s = spawn_full_sink(rt, seen);
   auto result = std::make_shared<std::atomic<int>>(0);
   auto a = rt.spawn<TriesSendFor>(s, result);
   a.send(Next{});
@@ -274,11 +280,7 @@ struct Flag : troupe::actor<Flag, Next> {
 TEST(Bounded, TimerSendsToAFullMailboxNeverHoldUpTheTimerThread) {
   troupe::runtime rt(with_workers(2));
   auto seen = std::make_shared<Seen>();
-  seen->gate_open = false;
-  auto s = rt.spawn<Sink>(seen);
-  s.send(Item{0});
-  wait_until("the sink to enter its first handler", [&] { return seen->entered.load(); });
-  for (long i = 1; i <= static_cast<long>(Sink::mailbox_capacity); ++i) s.send(Item{i});
+  auto s = spawn_full_sink(rt, seen);
   for (long i = 0; i < 5; ++i) {
     troupe::send_after(s, 1ms, Item{static_cast<long>(Sink::mailbox_capacity) + 1 + i});
   }
