@@ -104,7 +104,9 @@ class runtime {
 
   /// Constructs an actor of type T (derived from actor<T, Msgs...>) from `args` and returns
   /// its handle. Callable from any thread, including handlers. Throws troupe::error once
-  /// shutdown() has begun.
+  /// shutdown() has begun. A first argument troupe::bounded{n} is not passed to T: it gives
+  /// the actor a mailbox bounded to n messages (bounded.hpp), as a declared
+  /// `static constexpr std::size_t mailbox_capacity` does for every T.
   template <class T, class... Args>
   typename T::handle spawn(Args&&... args) {
     return detail::spawn_on<T>(core_, std::forward<Args>(args)...);

@@ -242,13 +242,6 @@ concept declares_mailbox_capacity = requires {
   { T::mailbox_capacity } -> std::convertible_to<std::size_t>;
 };
 
-/// The first of Args is troupe::bounded (a spawn option, not a constructor argument).
-template <class... Args>
-inline constexpr bool starts_with_bounded = false;
-template <class First, class... Rest>
-inline constexpr bool starts_with_bounded<First, Rest...> =
-    std::is_same_v<std::remove_cvref_t<First>, troupe::bounded>;
-
 /// A new T from `args`: a bounded_actor<T> if T declares mailbox_capacity (the declared
 /// capacity) or `args` start with troupe::bounded (that capacity, which wins).
 template <class T, class First, class... Rest>
